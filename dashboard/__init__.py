@@ -1,0 +1,1 @@
+"""The web dashboard\x27s static assets."""

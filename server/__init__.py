@@ -1,0 +1,1 @@
+"""The fnplane gRPC server, its backends and the processes it supervises."""

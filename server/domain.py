@@ -1,0 +1,88 @@
+"""The domain types every layer below the servicer speaks: functions, their specs and updates."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from types import MappingProxyType
+
+DEFAULT_NAMESPACE = "default"
+
+
+class Status(enum.StrEnum):
+    """What a function is doing, as the user sees it."""
+
+    RUNNING = "Running"
+    DEPLOYING = "Deploying"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSpec:
+    """What the user asked for: everything about a function that a user can set."""
+
+    name: str
+    image: str
+    replicas: int = 1
+    env: Mapping[str, str] = field(default_factory=dict)
+    cpu_request: str = ""
+    cpu_limit: str = ""
+    memory_request: str = ""
+    memory_limit: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Maps are copied into read-only views so a spec can be shared between threads and
+        # stored without anyone changing it behind the backend's back.
+        for name in ("env", "labels", "annotations"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Function:
+    """A function as it is: its spec and what the backend observes of it."""
+
+    spec: FunctionSpec
+    namespace: str
+    created_at: datetime
+    available_replicas: int = 0
+    ready_replicas: int = 0
+    updated_replicas: int = 0
+    status: Status = Status.DEPLOYING
+    status_message: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+# The spec fields an update may change; "name" is the key and never changes.
+UPDATABLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(FunctionSpec) if f.name != "name")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionUpdate:
+    """A partial change to a function: each field that is not None replaces the current value."""
+
+    name: str
+    image: str | None = None
+    replicas: int | None = None
+    env: Mapping[str, str] | None = None
+    cpu_request: str | None = None
+    cpu_limit: str | None = None
+    memory_request: str | None = None
+    memory_limit: str | None = None
+    labels: Mapping[str, str] | None = None
+    annotations: Mapping[str, str] | None = None
+
+    def changes(self) -> dict[str, object]:
+        """Answers the fields this update changes, by name."""
+        return {f: v for f in UPDATABLE_FIELDS if (v := getattr(self, f)) is not None}
+
+    def apply_to(self, spec: FunctionSpec) -> FunctionSpec:
+        """Answers the spec with this update's changes made."""
+        return replace(spec, **self.changes())  # type: ignore[arg-type]

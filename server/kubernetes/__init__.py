@@ -1,0 +1,1 @@
+"""Functions run as Kubernetes Deployments, read from a watch cache."""

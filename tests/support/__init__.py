@@ -1,0 +1,1 @@
+"""What the tests share: ports, waiting for readiness, processes they start and stop."""
