@@ -1,4 +1,4 @@
-"""The server's commands: `fnplane serve`."""
+"""The server's commands: `fnplane serve`, and `fnplane up` for the whole stack."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from fnplane.server import app, logs
+from fnplane.server import app, logs, stack
 from fnplane.server.config import ServerConfig, click_options
 
 
@@ -22,3 +22,18 @@ def serve(**settings: Any) -> None:
     config = ServerConfig(**settings)
     logs.configure(config.log_level)
     app.serve(config)
+
+
+@click.command()
+@click_options(stack.UpConfig, leave_out=("listen",))
+def up(**settings: Any) -> None:
+    """Run fnplane in the foreground: the gRPC server, and Envoy serving REST, gRPC and the
+    dashboard in front of it. Stops everything on Ctrl-C or SIGTERM.
+
+    \b
+    Example:
+      fnplane up --backend demo --http-port 8080 --dashboard-port 3000
+    """
+    config = stack.UpConfig(**settings)
+    logs.configure(config.log_level)
+    raise SystemExit(stack.run(config))

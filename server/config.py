@@ -16,9 +16,14 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def setting(default: Any, help: str, *, choices: tuple[str, ...] = ()) -> Any:
-    """Declares a configuration field with its help text (and allowed values, if few)."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+def setting(
+    default: Any, help: str, *, choices: tuple[str, ...] = (), secret: bool = False
+) -> Any:
+    """Declares a configuration field with its help text (and allowed values, if few).
+
+    A `secret` field is left out of the config's repr, so printing a config shows no secret.
+    """
+    return field(default=default, repr=not secret, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +37,11 @@ class ServerConfig:
         "cluster, 'auto' picks kubernetes when a cluster answers and demo otherwise.",
         choices=("auto", "demo", "kubernetes"),
     )
+    kubeconfig: str = setting(
+        "",
+        "Kubeconfig file naming the cluster for the kubernetes backend. When empty: the "
+        "in-cluster service account, then $KUBECONFIG, then ~/.kube/config.",
+    )
     max_replicas: int = setting(100, "Most replicas a function may ask for.")
     grace_seconds: float = setting(
         10.0, "How long calls in flight may take to finish after SIGTERM or SIGINT."
@@ -40,6 +50,34 @@ class ServerConfig:
     log_level: str = setting(
         "info", "Least severe log level shown.", choices=("debug", "info", "warning", "error")
     )
+    token_secret: str = setting(
+        "",
+        "Secret that signs tokens (HS256), at least 32 bytes; prefer the environment variable "
+        "or --token-secret-file, since flags show in the process list. Without one and without "
+        "API keys, a random secret is made at start.",
+        secret=True,
+    )
+    token_secret_file: str = setting(
+        "", "File holding the token signing secret; surrounding whitespace is ignored."
+    )
+    token_lifetime_seconds: int = setting(3600, "How long an issued token is accepted.")
+    api_keys: str = setting(
+        "",
+        "API keys, each with the namespace it reaches, as KEY=NAMESPACE entries separated by "
+        "commas or newlines; a key may be given as sha256:HEX of itself. No keys at all means "
+        "open mode: anyone who reaches the server gets a token for 'default'.",
+        secret=True,
+    )
+    api_keys_file: str = setting(
+        "", "File of API keys: one KEY=NAMESPACE entry per line, '#' starts a comment."
+    )
+    allowed_namespaces: str = setting(
+        "",
+        "Comma-separated namespaces a token may reach; empty means the namespaces the API "
+        "keys name ('default' in open mode), where a key for a kube- namespace stops the start.",
+    )
+    tls_cert: str = setting("", "PEM certificate chain; with --tls-key, gRPC is served over TLS.")
+    tls_key: str = setting("", "PEM private key of --tls-cert.")
 
 
 def env_var(name: str) -> str:
@@ -52,12 +90,17 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def click_options(config_type: type[Any]) -> Callable[[F], F]:
-    """Adds one Click option per field of `config_type`, with its env var and default."""
+def click_options(config_type: type[Any], *, leave_out: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Adds one Click option per field of `config_type`, with its env var and default.
+
+    Fields named in `leave_out` get no option: the command fills them in itself.
+    """
     hints = typing.get_type_hints(config_type)
 
     def decorate(command: F) -> F:
         for item in reversed(dataclasses.fields(config_type)):
+            if item.name in leave_out:
+                continue
             kind = hints[item.name]
             choices = item.metadata.get("choices")
             option_type: Any = click.Choice(choices) if choices else kind

@@ -1,0 +1,5 @@
+"""Runs `fnplane serve` as `python -m fnplane.server [OPTIONS]`, as `fnplane up` does."""
+
+from fnplane.server.cli import serve
+
+serve(prog_name="fnplane serve")

@@ -1,0 +1,73 @@
+"""The bearer check: every call needs a valid token, except to the services that stay open.
+
+The check runs before the servicer. A call with a good token runs as the token's caller (see
+`fnplane.server.calls`); any other call ends with UNAUTHENTICATED, or PERMISSION_DENIED for a
+namespace this server does not allow, and a message saying which check failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+
+from fnplane.server.auth import Auth
+from fnplane.server.calls import Caller, calling_as
+from fnplane.server.errors import FnplaneError, Unauthenticated
+from fnplane.server.interceptors import Continuation, Handler, Interceptor, wrap_handler
+from fnplane.server.status import to_status
+
+AUTHORIZATION = "authorization"
+SCHEME = "bearer"
+
+
+class BearerAuth(Interceptor):
+    """Serves a call as the caller its bearer token proves; calls to `open_services` (fully
+    qualified service names) need no token."""
+
+    def __init__(self, auth: Auth, *, open_services: frozenset[str]) -> None:
+        self._auth = auth
+        self._open_services = open_services
+
+    def intercept_service(
+        self, continuation: Continuation, details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        handler = continuation(details)
+        service = details.method.lstrip("/").partition("/")[0]
+        if service in self._open_services:
+            return handler
+        return wrap_handler(handler, details.method, self._as_bearer)
+
+    @contextlib.contextmanager
+    def _as_bearer(
+        self, method: str, request: Any, context: grpc.ServicerContext
+    ) -> Iterator[None]:
+        try:
+            caller = self._caller(context)
+            self._auth.admit(caller)
+        except FnplaneError as error:
+            context.abort_with_status(to_status(error))
+        with calling_as(caller):
+            yield
+
+    def _caller(self, context: grpc.ServicerContext) -> Caller:
+        values = [
+            value
+            for key, value in context.invocation_metadata()
+            if key == AUTHORIZATION and isinstance(value, str)
+        ]
+        if not values:
+            raise Unauthenticated(
+                "missing authorization: send 'authorization: Bearer TOKEN' with a token from "
+                "POST /auth/token"
+            )
+        if len(values) > 1:
+            raise Unauthenticated("more than one authorization header; send exactly one")
+        scheme, _, token = values[0].strip().partition(" ")
+        if scheme.lower() != SCHEME:
+            raise Unauthenticated("authorization must use the Bearer scheme: 'Bearer TOKEN'")
+        if not token.strip():
+            raise Unauthenticated("authorization has the Bearer scheme but no token")
+        return self._auth.signer.check(token.strip())

@@ -1,0 +1,128 @@
+"""Bearer tokens: signing one for a caller, and checking the ones callers send back.
+
+Tokens are JWTs signed with HS256 and one shared secret. Only HS256 is accepted when checking:
+the algorithm named in a token's header is never trusted, so an unsigned token (`alg: none`)
+or one signed some other way is refused before its claims are read.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from fnplane.server.calls import Caller
+from fnplane.server.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+ACCEPTED_ALGORITHMS = (ALGORITHM,)
+MIN_SECRET_BYTES = 32
+CLAIMS = ("sub", "namespace", "iat", "nbf", "exp", "jti")
+
+# Tolerated difference between the clocks of servers that share one secret.
+CLOCK_SKEW_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A signed token and what it stands for."""
+
+    token: str = field(repr=False)
+    caller: Caller
+    expires_at: datetime
+    lifetime_seconds: int
+
+
+class TokenSigner:
+    """Signs tokens for callers and checks tokens against the same secret."""
+
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        lifetime_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(f"a token secret needs at least {MIN_SECRET_BYTES} bytes")
+        self._secret = secret
+        self._lifetime = lifetime_seconds
+        self._clock = clock
+
+    def issue(self, caller: Caller) -> IssuedToken:
+        """Answers a token that proves `caller` for the configured lifetime."""
+        now = int(self._clock())
+        expires = now + self._lifetime
+        claims = {
+            "sub": caller.subject,
+            "namespace": caller.namespace,
+            "iat": now,
+            "nbf": now,
+            "exp": expires,
+            "jti": uuid.uuid4().hex,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return IssuedToken(
+            token=token,
+            caller=caller,
+            expires_at=datetime.fromtimestamp(expires, UTC),
+            lifetime_seconds=self._lifetime,
+        )
+
+    def check(self, token: str) -> Caller:
+        """Answers the caller a token proves; raises Unauthenticated saying what is wrong.
+
+        Messages name the fault and never repeat the token.
+        """
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=list(ACCEPTED_ALGORITHMS),
+                options={"require": list(CLAIMS)},
+                leeway=CLOCK_SKEW_SECONDS,
+            )
+        except jwt.InvalidAlgorithmError:
+            raise Unauthenticated(_algorithm_fault(token)) from None
+        except jwt.InvalidSignatureError:
+            raise Unauthenticated(
+                "token signature does not match: it was not issued by this server"
+            ) from None
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("token expired; ask POST /auth/token for a new one") from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthenticated("token is not valid yet (nbf or iat in the future)") from None
+        except jwt.MissingRequiredClaimError as error:
+            raise Unauthenticated(f"token lacks the {error.claim!r} claim") from None
+        except jwt.DecodeError:
+            raise Unauthenticated("token is not a well-formed signed JWT") from None
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("token has a claim of the wrong type") from None
+        return _caller_from(claims)
+
+
+def _algorithm_fault(token: str) -> str:
+    try:
+        named = jwt.get_unverified_header(token).get("alg")
+    except jwt.DecodeError:
+        named = None
+    if isinstance(named, str) and named.lower() == "none":
+        return f"token is unsigned (alg none); only {ALGORITHM}-signed tokens are accepted"
+    # The header is the caller's text: it is named only when it is an algorithm PyJWT knows.
+    if named in jwt.algorithms.get_default_algorithms():
+        return f"token is signed with {named}; only {ALGORITHM} is accepted"
+    return f"token is signed with an unknown algorithm; only {ALGORITHM} is accepted"
+
+
+def _caller_from(claims: dict[str, Any]) -> Caller:
+    subject, namespace = claims["sub"], claims["namespace"]
+    if not isinstance(namespace, str) or not namespace:
+        raise Unauthenticated("token's 'namespace' claim is not a namespace name")
+    if not isinstance(subject, str):
+        raise Unauthenticated("token's 'sub' claim is not a string")
+    return Caller(subject=subject, namespace=namespace)

@@ -1,0 +1,188 @@
+"""The Kubernetes backend: each function a Deployment and a Service in the tenant's namespace.
+
+How it differs from the demo backend, which the contract tests run alongside it:
+
+- Status follows the cluster. Right after create or update a function is "Deploying" until
+  the Deployment controller reports the rollout complete; it may become "Failed" with the
+  controller's message (see `fnplane.server.kubernetes.rollout` for the rules).
+- List and Get are answered from a watch cache, never by a request per call. A caller sees
+  its own writes at once; changes made by others (kubectl, another fnplane) appear as soon as
+  the watch delivers them.
+- Quantities come back as the API server stores them, which may be a canonical spelling of
+  what was sent ("0.5" CPU can read back as "500m").
+- Objects without the `app.kubernetes.io/managed-by=fnplane` label are never touched: for
+  such a name get, update and delete answer NOT_FOUND and create answers ALREADY_EXISTS.
+- Failures of the cluster itself become UNAVAILABLE (naming the API server),
+  PERMISSION_DENIED (naming the verb and resource RBAC refused) or DEADLINE_EXCEEDED.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kubernetes import client
+
+from fnplane.server.domain import Function, FunctionSpec, FunctionUpdate
+from fnplane.server.errors import (
+    AlreadyExists,
+    Conflict,
+    FailedPrecondition,
+    FnplaneError,
+    NotFound,
+)
+from fnplane.server.kubernetes.cache import FunctionCache
+from fnplane.server.kubernetes.cluster import Cluster
+from fnplane.server.kubernetes.objects import (
+    KubeObject,
+    deployment_for,
+    deployment_patch,
+    is_managed,
+    service_for,
+    spec_of,
+)
+from fnplane.server.validation import Limits, check_spec
+
+log = logging.getLogger("fnplane.server.kubernetes")
+
+UPDATE_ATTEMPTS = 5
+"""How often an update is tried against a Deployment that keeps changing under it."""
+
+
+class KubernetesBackend:
+    """Runs functions in a cluster through the official client; reads from a watch cache."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        *,
+        limits: Limits | None = None,
+        timeout: float = 10.0,
+        watch_seconds: int = 300,
+        backoff: tuple[float, float] = (0.2, 30.0),
+    ) -> None:
+        self._limits = limits or Limits()
+        self._cluster = Cluster(api_client, timeout=timeout)
+        self._cache = FunctionCache(self._cluster, watch_seconds=watch_seconds, backoff=backoff)
+
+    @property
+    def server(self) -> str:
+        """The address of the API server this backend talks to."""
+        return self._cluster.server
+
+    @property
+    def cache(self) -> FunctionCache:
+        """The watch cache reads are answered from."""
+        return self._cache
+
+    def create(self, namespace: str, spec: FunctionSpec) -> Function:
+        try:
+            deployment = self._cluster.create_deployment(namespace, deployment_for(spec))
+        except AlreadyExists:
+            raise AlreadyExists(f"function {spec.name!r} already exists") from None
+        except NotFound:
+            raise FailedPrecondition(
+                f"namespace {namespace!r} does not exist in the cluster"
+            ) from None
+
+        try:
+            self._cluster.create_service(namespace, service_for(spec, deployment))
+        except FnplaneError as error:
+            self._roll_back(namespace, deployment)
+            if isinstance(error, AlreadyExists):
+                raise AlreadyExists(
+                    f"function {spec.name!r} cannot be created: a Service of that name "
+                    f"already exists in namespace {namespace!r}"
+                ) from None
+            raise
+
+        log.info("created function %s/%s (image %s)", namespace, spec.name, spec.image)
+        return self._cache.written(namespace, deployment)
+
+    def list(self, namespace: str) -> list[Function]:
+        return self._cache.functions(namespace)
+
+    def get(self, namespace: str, name: str) -> Function:
+        function = self._cache.function(namespace, name)
+        if function is None:
+            raise NotFound(f"function {name!r} not found")
+        return function
+
+    def update(self, namespace: str, update: FunctionUpdate) -> Function:
+        for _ in range(UPDATE_ATTEMPTS):
+            current = self._managed_deployment(namespace, update.name)
+            spec = update.apply_to(spec_of(current))
+            check_spec(spec, self._limits)
+            try:
+                patched = self._cluster.patch_deployment(
+                    namespace, update.name, deployment_patch(current, spec)
+                )
+            except Conflict:
+                # Changed since it was read (by the controller or anyone else): read the fresh
+                # object and apply the update to it.
+                continue
+            log.info("updated function %s/%s", namespace, update.name)
+            return self._cache.written(namespace, patched)
+        raise Conflict(f"function {update.name!r} kept changing while being updated; try again")
+
+    def delete(self, namespace: str, name: str) -> None:
+        deployment = self._managed_deployment(namespace, name)
+        uid = deployment["metadata"]["uid"]
+        try:
+            self._cluster.delete_deployment(namespace, name, uid=uid)
+        except (NotFound, Conflict):
+            # Gone, or replaced by another object of that name since it was read.
+            raise NotFound(f"function {name!r} not found") from None
+        self._cache.deleted(namespace, name, uid)
+        self._delete_service(namespace, name, owner_uid=uid)
+        log.info("deleted function %s/%s", namespace, name)
+
+    def close(self) -> None:
+        self._cache.close()
+        self._cluster.api_client.close()
+
+    def _managed_deployment(self, namespace: str, name: str) -> KubeObject:
+        """Reads the Deployment behind function `name` fresh from the API server; raises
+        NotFound when there is none or fnplane did not make it."""
+        try:
+            deployment = self._cluster.read_deployment(namespace, name)
+        except NotFound:
+            raise NotFound(f"function {name!r} not found") from None
+        if not is_managed(deployment):
+            raise NotFound(f"function {name!r} not found")
+        return deployment
+
+    def _delete_service(self, namespace: str, name: str, *, owner_uid: str) -> None:
+        # The garbage collector removes the Service with its owner, but only some time later;
+        # removing it now lets the name be used again at once.
+        try:
+            service = self._cluster.read_service(namespace, name)
+            owners = service["metadata"].get("ownerReferences") or []
+            if is_managed(service) and any(o.get("uid") == owner_uid for o in owners):
+                self._cluster.delete_service(namespace, name, uid=service["metadata"]["uid"])
+        except NotFound:
+            pass
+        except FnplaneError as error:
+            log.warning(
+                "function %s/%s deleted, but its Service stays until the cluster removes it "
+                "with its owner: %s",
+                namespace,
+                name,
+                error,
+            )
+
+    def _roll_back(self, namespace: str, deployment: KubeObject) -> None:
+        metadata = deployment["metadata"]
+        try:
+            self._cluster.delete_deployment(namespace, metadata["name"], uid=metadata["uid"])
+        except NotFound:
+            pass
+        except FnplaneError as error:
+            log.error(
+                "function %s/%s: its Service could not be made and its Deployment could not "
+                "be removed again: %s",
+                namespace,
+                metadata["name"],
+                error,
+            )

@@ -1,0 +1,317 @@
+"""`fnplane up`: the gRPC server and Envoy (REST, gRPC, dashboard) run together and supervised.
+
+The server and Envoy run as child processes. They are started together, waited on until each
+is ready, and stopped together: on Ctrl-C or SIGTERM, and when either of them dies (then
+`fnplane up` exits non-zero, since the stack is no longer whole).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import errno
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import click
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from fnplane.envoy import binary, config
+from fnplane.server.config import ServerConfig, env_var, flag, setting
+
+log = logging.getLogger("fnplane.up")
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpConfig(ServerConfig):
+    """How `fnplane up` runs: the server's settings, and the ports and files of the stack."""
+
+    http_port: int = setting(8080, "Port of Envoy's public listener: REST (JSON) and gRPC.")
+    grpc_port: int = setting(
+        50051, "Port the gRPC server listens on, on 127.0.0.1 only; Envoy forwards to it."
+    )
+    dashboard_port: int = setting(
+        3000, "Port of the dashboard, with the REST API beside it on the same origin."
+    )
+    admin_port: int = setting(9901, "Port of Envoy's admin interface, on 127.0.0.1 only.")
+    http_host: str = setting(
+        "0.0.0.0", "Address the public ports (--http-port, --dashboard-port) listen on."
+    )
+    max_request_bytes: int = setting(
+        1024 * 1024, "Largest request body Envoy accepts; larger ones get HTTP 413."
+    )
+    envoy: str = setting("", "Envoy binary to run; empty means the one installed with fnplane.")
+    startup_seconds: float = setting(30.0, "How long each part may take to become ready.")
+    tls_cert: str = setting(
+        "", "PEM certificate chain; with --tls-key, Envoy serves the public ports over TLS."
+    )
+    tls_key: str = setting("", "PEM private key of --tls-cert.")
+
+    def server_config(self) -> ServerConfig:
+        """Answers the settings of the gRPC server behind Envoy.
+
+        It listens on loopback only and without TLS: Envoy is its one client, on this host.
+        """
+        shared = {item.name: getattr(self, item.name) for item in dataclasses.fields(ServerConfig)}
+        shared.update(listen=f"{LOOPBACK}:{self.grpc_port}", tls_cert="", tls_key="")
+        return ServerConfig(**shared)
+
+
+class StackError(Exception):
+    """`fnplane up` cannot start or keep running; the message is the one line it prints."""
+
+
+def run(up: UpConfig) -> int:
+    """Runs the stack in the foreground until a signal or a child's death; answers the exit
+    code (0 after a requested stop, 1 otherwise)."""
+    try:
+        envoy = binary.find(up.envoy)
+        _check_ports(up)
+        _check_tls(up)
+    except (binary.EnvoyMissing, StackError) as error:
+        click.echo(f"fnplane: {error}", err=True)
+        return 1
+
+    with tempfile.TemporaryDirectory(prefix="fnplane-up-") as folder:
+        envoy_config = Path(folder) / "envoy.yaml"
+        envoy_config.write_text(config.render(_site(up)))
+        with Stack(up, envoy=envoy, envoy_config=envoy_config) as stack:
+            try:
+                stack.start()
+            except StackError as error:
+                click.echo(f"fnplane: {error}", err=True)
+                return 1
+            click.echo(_banner(up))
+            return stack.supervise()
+
+
+def _site(up: UpConfig) -> config.Site:
+    return config.Site(
+        http_host=up.http_host,
+        http_port=up.http_port,
+        dashboard_port=up.dashboard_port,
+        grpc_port=up.grpc_port,
+        admin_port=up.admin_port,
+        max_request_bytes=up.max_request_bytes,
+        tls_cert=up.tls_cert,
+        tls_key=up.tls_key,
+    )
+
+
+class Stack:
+    """The children of `fnplane up`, started, watched and stopped as one."""
+
+    def __init__(self, up: UpConfig, *, envoy: Path, envoy_config: Path) -> None:
+        self._up = up
+        self._envoy = envoy
+        self._envoy_config = envoy_config
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._wake = threading.Event()
+        self._stop_requested: str | None = None
+
+    def __enter__(self) -> Stack:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(signum, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum != signal.SIGCHLD and self._stop_requested is None:
+            self._stop_requested = signal.Signals(signum).name
+        self._wake.set()
+
+    def start(self) -> None:
+        """Starts the server and Envoy, and answers once both are ready."""
+        server = self._up.server_config()
+        server_env = {
+            env_var(item.name): _env_value(getattr(server, item.name))
+            for item in dataclasses.fields(ServerConfig)
+        }
+        self._spawn("gRPC server", [sys.executable, "-m", "fnplane.server"], env=server_env)
+        self._spawn(
+            "Envoy",
+            [
+                str(self._envoy),
+                "--config-path",
+                str(self._envoy_config),
+                "--disable-hot-restart",
+                "--log-level",
+                "warning",
+            ],
+        )
+        self._wait_until("gRPC server", self._server_serves)
+        self._wait_until("Envoy", self._envoy_ready)
+        log.info(
+            "ready: gRPC server pid %d, Envoy pid %d",
+            self._children["gRPC server"].pid,
+            self._children["Envoy"].pid,
+        )
+
+    def supervise(self) -> int:
+        """Waits for a stop signal or a child's death; answers the exit code."""
+        while True:
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            if self._stop_requested is not None:
+                log.info("%s received: stopping", self._stop_requested)
+                return 0
+            dead = self._dead_child()
+            if dead is not None:
+                name, code = dead
+                click.echo(
+                    f"fnplane: the {name} exited (code {code}); stopping the rest", err=True
+                )
+                return 1
+
+    def stop(self) -> None:
+        """Stops every child still running: Envoy first, so no call reaches a stopping
+        server, then the server, which finishes the calls in flight."""
+        for name in reversed(list(self._children)):
+            child = self._children[name]
+            if child.poll() is not None:
+                continue
+            child.terminate()
+            try:
+                child.wait(self._up.grace_seconds + 5)
+            except subprocess.TimeoutExpired:
+                log.warning("the %s did not stop in time: killing it", name)
+                child.kill()
+                child.wait()
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        try:
+            self._children[name] = subprocess.Popen(
+                argv,
+                env={**os.environ, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_stop_with_parent,  # noqa: PLW1509 (no threads run yet)
+            )
+        except OSError as error:
+            raise StackError(f"cannot start the {name}: {error.strerror}") from error
+
+    def _wait_until(self, name: str, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self._up.startup_seconds
+        while not ready():
+            dead = self._dead_child()
+            if dead is not None:
+                raise StackError(f"the {dead[0]} exited (code {dead[1]}) while starting")
+            if self._stop_requested is not None:
+                raise StackError(f"{self._stop_requested} received while starting")
+            if time.monotonic() > deadline:
+                raise StackError(f"the {name} was not ready within {self._up.startup_seconds:g}s")
+            self._wake.wait(timeout=0.05)
+
+    def _dead_child(self) -> tuple[str, int] | None:
+        for name, child in self._children.items():
+            code = child.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def _server_serves(self) -> bool:
+        target = f"{LOOPBACK}:{self._up.grpc_port}"
+        with grpc.insecure_channel(target) as channel:
+            try:
+                answer = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=1
+                )
+            except grpc.RpcError:
+                return False
+        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+    def _envoy_ready(self) -> bool:
+        url = f"http://{LOOPBACK}:{self._up.admin_port}/ready"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+
+def _check_ports(up: UpConfig) -> None:
+    """Raises StackError naming the first port of the stack that something else holds."""
+    wanted = [
+        ("http_port", up.http_host, up.http_port),
+        ("dashboard_port", up.http_host, up.dashboard_port),
+        ("grpc_port", LOOPBACK, up.grpc_port),
+        ("admin_port", LOOPBACK, up.admin_port),
+    ]
+    seen: dict[int, str] = {}
+    for name, host, port in wanted:
+        if port in seen:
+            raise StackError(f"{flag(name)} and {flag(seen[port])} are both {port}: pick two")
+        seen[port] = name
+        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+            # As Envoy and gRPC do, so that connections closing on the port do not count.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    raise StackError(
+                        f"port {port} ({flag(name)}) is already in use on {host}: "
+                        "stop what holds it or choose another port"
+                    ) from error
+                raise StackError(
+                    f"cannot listen on {host}:{port} ({flag(name)}): {error.strerror}"
+                ) from error
+
+
+def _check_tls(up: UpConfig) -> None:
+    if bool(up.tls_cert) != bool(up.tls_key):
+        raise StackError("--tls-cert and --tls-key go together: give both or neither")
+    for name in ("tls_cert", "tls_key"):
+        path = getattr(up, name)
+        if path and not os.access(path, os.R_OK):
+            raise StackError(f"cannot read {flag(name)} {path}")
+
+
+def _banner(up: UpConfig) -> str:
+    scheme = "https" if up.tls_cert else "http"
+    host = "localhost" if up.http_host in ("0.0.0.0", "::") else up.http_host
+    api = f"{scheme}://{host}:{up.http_port}"
+    return "\n".join(
+        [
+            f"fnplane is up (backend: {up.backend})",
+            f"  REST and gRPC  {api}   try: curl {api}/v1/functions",
+            f"  OpenAPI        {api}/openapi.json",
+            f"  dashboard      {scheme}://{host}:{up.dashboard_port}",
+            f"  gRPC server    {LOOPBACK}:{up.grpc_port} (behind Envoy)",
+            f"  Envoy admin    http://{LOOPBACK}:{up.admin_port}",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _stop_with_parent() -> None:
+    # Runs in the child before it starts: asks Linux to send it SIGTERM when `fnplane up`
+    # dies, even by SIGKILL, so that no child outlives the stack.
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -1,0 +1,76 @@
+"""`fnplane serve` as a user runs it: flags, environment, signals."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from fnplane.v1 import functions_pb2 as pb
+from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
+from tests.support.processes import Child, fnplane_argv
+from tests.support.waiting import free_port, wait_until
+
+
+def serving(port: int) -> bool:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=1
+        )
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_server_cleanly(tmp_path: Path, signum: int) -> None:
+    port = free_port()
+    with Child(
+        fnplane_argv("serve", "--listen", f"127.0.0.1:{port}"), log=tmp_path / "log"
+    ) as child:
+        wait_until(lambda: serving(port), what="server healthy")
+
+        child.signal(signum)
+
+        assert child.process.wait(15) == 0
+        output = child.output()
+        assert f"{signal.Signals(signum).name} received" in output
+        assert output.rstrip().endswith("stopped")
+
+
+def test_settings_come_from_fnplane_variables(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        "FNPLANE_LISTEN": f"127.0.0.1:{port}",
+        "FNPLANE_BACKEND": "demo",
+        "FNPLANE_MAX_REPLICAS": "3",
+    }
+    with Child(fnplane_argv("serve"), log=tmp_path / "log", env=env) as child:
+        wait_until(lambda: serving(port), what="server healthy")
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            functions = FunctionServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as refused:
+                functions.CreateFunction(
+                    pb.CreateFunctionRequest(name="a", image="nginx", replicas=4), timeout=5
+                )
+
+        assert "between 0 and 3" in refused.value.details()  # type: ignore[attr-defined]
+        assert "backend demo (asked for)" in child.output()
+
+
+def test_a_taken_address_is_one_clear_line_and_a_failure(tmp_path: Path) -> None:
+    port = free_port()
+    with Child(
+        fnplane_argv("serve", "--listen", f"127.0.0.1:{port}"), log=tmp_path / "a"
+    ) as first:
+        wait_until(lambda: serving(port), what="first server healthy")
+        with Child(
+            fnplane_argv("serve", "--listen", f"127.0.0.1:{port}"), log=tmp_path / "b"
+        ) as second:
+            code = second.process.wait(15)
+
+            assert code != 0
+            assert f"cannot listen on 127.0.0.1:{port}" in second.output()
+            assert "Traceback" not in second.output()
+        assert first.alive()
