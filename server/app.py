@@ -75,7 +75,7 @@ def start(config: ServerConfig, backend: FunctionBackend | None = None) -> Runni
     """Starts serving on `config.listen` and answers the running server."""
     auth = auth_from_config(config)
     credentials = server_credentials(config)
-    limits = Limits(max_replicas=config.max_replicas)
+    limits = Limits(max_replicas=config.max_replicas, max_functions=config.max_functions)
     backend = backend or choose_backend(config, limits)
 
     server = grpc.server(
@@ -83,7 +83,10 @@ def start(config: ServerConfig, backend: FunctionBackend | None = None) -> Runni
         interceptors=[AccessLog(), BearerAuth(auth, open_services=OPEN_SERVICES)],
         # Without this, grpcio sets SO_REUSEPORT and a second server on a taken port starts
         # quietly and shares its traffic instead of failing.
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", config.max_request_bytes),
+        ],
     )
     functions_pb2_grpc.add_FunctionServiceServicer_to_server(
         FunctionServicer(backend, limits), server

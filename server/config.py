@@ -43,6 +43,14 @@ class ServerConfig:
         "in-cluster service account, then $KUBECONFIG, then ~/.kube/config.",
     )
     max_replicas: int = setting(100, "Most replicas a function may ask for.")
+    max_functions: int = setting(
+        1000, "Most functions one namespace may hold; creates past it are refused."
+    )
+    max_request_bytes: int = setting(
+        1024 * 1024,
+        "Largest request accepted, in bytes; larger ones are refused before they are read "
+        "in full (HTTP 413 through Envoy, RESOURCE_EXHAUSTED over gRPC).",
+    )
     grace_seconds: float = setting(
         10.0, "How long calls in flight may take to finish after SIGTERM or SIGINT."
     )

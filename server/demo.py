@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from fnplane.server.domain import Function, FunctionSpec, FunctionUpdate, Status
 from fnplane.server.errors import AlreadyExists, NotFound
-from fnplane.server.validation import Limits, check_spec
+from fnplane.server.validation import Limits, check_quota, check_spec
 
 
 def _now() -> datetime:
@@ -38,6 +38,7 @@ class DemoBackend:
             functions = self._functions.setdefault(namespace, {})
             if spec.name in functions:
                 raise AlreadyExists(f"function {spec.name!r} already exists")
+            check_quota(len(functions), self._limits)
             function = _observe(spec, namespace, self._clock())
             functions[spec.name] = function
             return function

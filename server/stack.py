@@ -53,9 +53,6 @@ class UpConfig(ServerConfig):
     http_host: str = setting(
         "0.0.0.0", "Address the public ports (--http-port, --dashboard-port) listen on."
     )
-    max_request_bytes: int = setting(
-        1024 * 1024, "Largest request body Envoy accepts; larger ones get HTTP 413."
-    )
     envoy: str = setting("", "Envoy binary to run; empty means the one installed with fnplane.")
     startup_seconds: float = setting(30.0, "How long each part may take to become ready.")
     tls_cert: str = setting(
@@ -143,9 +140,12 @@ class Stack:
     def start(self) -> None:
         """Starts the server and Envoy, and answers once both are ready."""
         server = self._up.server_config()
+        # Settings travel in the environment, not as flags: flags show in the process list,
+        # and some settings (API keys, the token secret) are secrets.
         server_env = {
             env_var(item.name): _env_value(getattr(server, item.name))
             for item in dataclasses.fields(ServerConfig)
+            if getattr(server, item.name) is not None
         }
         self._spawn("gRPC server", [sys.executable, "-m", "fnplane.server"], env=server_env)
         self._spawn(
@@ -261,7 +261,8 @@ def _check_ports(up: UpConfig) -> None:
         if port in seen:
             raise StackError(f"{flag(name)} and {flag(seen[port])} are both {port}: pick two")
         seen[port] = name
-        with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with contextlib.closing(socket.socket(family, socket.SOCK_STREAM)) as probe:
             # As Envoy and gRPC do, so that connections closing on the port do not count.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:

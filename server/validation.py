@@ -16,7 +16,7 @@ from decimal import Decimal
 from kubernetes.utils.quantity import parse_quantity
 
 from fnplane.server.domain import FunctionSpec, FunctionUpdate
-from fnplane.server.errors import FieldViolation, InvalidArgument
+from fnplane.server.errors import FieldViolation, InvalidArgument, ResourceExhausted
 
 # A DNS-1035 label: what Kubernetes accepts as a Service name.
 _DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
@@ -51,6 +51,8 @@ class Limits:
     """Bounds that depend on the server's configuration rather than on Kubernetes."""
 
     max_replicas: int = 100
+    max_functions: int = 1000
+    """How many functions one namespace may hold."""
 
 
 def check_name(name: str) -> None:
@@ -218,3 +220,12 @@ def _annotation_violations(field: str, annotations: Mapping[str, str]) -> Iterat
     size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
     if size > ANNOTATIONS_MAX_BYTES:
         yield FieldViolation(field, f"must be at most {ANNOTATIONS_MAX_BYTES} bytes in all")
+
+
+def check_quota(count: int, limits: Limits) -> None:
+    """Raises ResourceExhausted when a namespace holding `count` functions is full."""
+    if count >= limits.max_functions:
+        raise ResourceExhausted(
+            f"this namespace holds {count} functions, the most allowed; "
+            "delete one before creating another"
+        )

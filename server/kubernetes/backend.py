@@ -40,7 +40,7 @@ from fnplane.server.kubernetes.objects import (
     service_for,
     spec_of,
 )
-from fnplane.server.validation import Limits, check_spec
+from fnplane.server.validation import Limits, check_quota, check_spec
 
 log = logging.getLogger("fnplane.server.kubernetes")
 
@@ -77,6 +77,9 @@ class KubernetesBackend:
         return self._cache
 
     def create(self, namespace: str, spec: FunctionSpec) -> Function:
+        # Counted from the cache, so two creates racing at the limit may both pass: the
+        # quota bounds a namespace's size, it is not a hard transactional guarantee.
+        check_quota(len(self._cache.functions(namespace)), self._limits)
         try:
             deployment = self._cluster.create_deployment(namespace, deployment_for(spec))
         except AlreadyExists:

@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.support.processes import Child, fnplane_argv
+from tests.support.tokens import signed_in
 from tests.support.waiting import free_port, wait_until
 
 
@@ -49,7 +50,7 @@ def test_settings_come_from_fnplane_variables(tmp_path: Path) -> None:
     with Child(fnplane_argv("serve"), log=tmp_path / "log", env=env) as child:
         wait_until(lambda: serving(port), what="server healthy")
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            functions = FunctionServiceStub(channel)
+            functions = FunctionServiceStub(signed_in(channel))
             with pytest.raises(grpc.RpcError) as refused:
                 functions.CreateFunction(
                     pb.CreateFunctionRequest(name="a", image="nginx", replicas=4), timeout=5

@@ -19,6 +19,7 @@ from fnplane.server.domain import Function
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.grpc_errors import failure
+from tests.support.tokens import signed_in
 from tests.support.waiting import wait_until
 
 
@@ -119,7 +120,7 @@ def test_graceful_stop_lets_calls_in_flight_finish_and_refuses_new_ones(
 
     monkeypatch.setattr(demo, "list", slow_list)
     channel = grpc.insecure_channel(f"127.0.0.1:{running.port}")
-    functions = FunctionServiceStub(channel)
+    functions = FunctionServiceStub(signed_in(channel))
 
     with ThreadPoolExecutor(2) as pool:
         in_flight = pool.submit(functions.ListFunctions, pb.ListFunctionsRequest(), timeout=10)
