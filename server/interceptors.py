@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import string
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import grpc
 
+from fnplane.server import logs
 from fnplane.server.calls import Caller, calling_as
 
 log = logging.getLogger("fnplane.access")
@@ -37,14 +40,47 @@ def status_code(context: grpc.ServicerContext) -> grpc.StatusCode | None:
     return cast(_Coded, context).code()
 
 
+class Undecodable:
+    """A request whose bytes are not a valid message (broken encoding, invalid UTF-8)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _decoding(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    # grpcio answers a request it cannot decode with INTERNAL; fnplane answers it as the
+    # caller's mistake instead, after the interceptors have seen (and logged) the call.
+    if deserialize is None:
+        return None
+
+    def decode(raw: bytes) -> Any:
+        try:
+            return deserialize(raw)
+        except Exception as error:  # any decoding failure is the request's fault
+            return Undecodable(str(error))
+
+    return decode
+
+
+def _refuse_undecodable(method: str, request: Any, context: grpc.ServicerContext) -> None:
+    if isinstance(request, Undecodable):
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request to {method} is not a valid message: its encoding is broken or a "
+            "string field holds invalid UTF-8",
+        )
+
+
 def wrap_handler(handler: Handler | None, method: str, around: Around) -> Handler | None:
     """Answers `handler` with its behaviour run inside `around(method, request, context)`.
 
     Unary and server-streaming methods are wrapped (a stream for as long as it sends);
-    streaming requests are passed through, since fnplane has none.
+    streaming requests are passed through, since fnplane has none. A request that cannot be
+    decoded reaches `around` as an Undecodable and is answered INVALID_ARGUMENT.
     """
     if handler is None or handler.request_streaming:
         return handler
+    deserialize = _decoding(handler.request_deserializer)
 
     if handler.response_streaming:
         inner_stream = handler.unary_stream
@@ -52,10 +88,11 @@ def wrap_handler(handler: Handler | None, method: str, around: Around) -> Handle
 
         def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             with around(method, request, context):
+                _refuse_undecodable(method, request, context)
                 yield from inner_stream(request, context)
 
         return grpc.unary_stream_rpc_method_handler(
-            stream, handler.request_deserializer, handler.response_serializer
+            stream, deserialize, handler.response_serializer
         )
 
     inner = handler.unary_unary
@@ -63,49 +100,90 @@ def wrap_handler(handler: Handler | None, method: str, around: Around) -> Handle
 
     def unary(request: Any, context: grpc.ServicerContext) -> Any:
         with around(method, request, context):
+            _refuse_undecodable(method, request, context)
             return inner(request, context)
 
-    return grpc.unary_unary_rpc_method_handler(
-        unary, handler.request_deserializer, handler.response_serializer
-    )
+    return grpc.unary_unary_rpc_method_handler(unary, deserialize, handler.response_serializer)
+
+
+CallObserver: TypeAlias = Callable[[str, grpc.StatusCode, float], None]
+"""Told of every finished call: its method, its code and how many seconds it took."""
+
+REQUEST_ID_HEADER = "x-request-id"
+# A request id is echoed into log lines, so only a short run of plain characters is kept.
+_REQUEST_ID_MAX = 128
+_REQUEST_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
+
+
+def request_id_of(context: grpc.ServicerContext) -> str:
+    """Answers the call's x-request-id (Envoy sets one on every request it forwards), or a
+    new id when the call came without a usable one."""
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_HEADER and isinstance(value, str):
+            if 0 < len(value) <= _REQUEST_ID_MAX and set(value) <= _REQUEST_ID_CHARS:
+                return value
+            break
+    return uuid.uuid4().hex
 
 
 class AccessLog(Interceptor):
-    """Logs one line per call (method, code, duration, function name) and hides crashes.
+    """Logs one line per call (method, code, duration, function name, request id), tells
+    `observe` of it, and hides crashes.
 
     An exception that is not a deliberate status is logged here with its traceback and
     answered as INTERNAL with a short message, so no traceback ever reaches a client.
     """
 
+    def __init__(self, observe: CallObserver | None = None) -> None:
+        self._observe = observe
+
     def intercept_service(
         self, continuation: Continuation, details: grpc.HandlerCallDetails
     ) -> Handler | None:
-        return wrap_handler(continuation(details), details.method, _logged)
+        return wrap_handler(continuation(details), details.method, self._logged)
+
+    @contextlib.contextmanager
+    def _logged(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
+        start = time.perf_counter()
+        name = getattr(request, "name", "")
+        with logs.request_id(request_id_of(context)):
+            try:
+                yield
+            except Exception:
+                code = status_code(context)
+                if code is None or code == grpc.StatusCode.OK:
+                    log.exception("%s failed unexpectedly (function=%r)", method, name)
+                    self._finished(method, grpc.StatusCode.INTERNAL, start, name)
+                    context.abort(
+                        grpc.StatusCode.INTERNAL, "internal error; the server log has details"
+                    )
+                self._finished(method, code, start, name)
+                raise
+            except GeneratorExit:
+                self._finished(method, _final_code(context), start, name)
+                raise
+            self._finished(method, _final_code(context), start, name)
+
+    def _finished(self, method: str, code: grpc.StatusCode, start: float, name: str) -> None:
+        seconds = time.perf_counter() - start
+        if self._observe is not None:
+            self._observe(method, code, seconds)
+        fields = {"method": method, "code": code.name, "duration_ms": round(seconds * 1000, 1)}
+        if name:
+            fields["function"] = name
+            log.info(
+                "%s %s %.1fms function=%s", method, code.name, seconds * 1000, name, extra=fields
+            )
+        else:
+            log.info("%s %s %.1fms", method, code.name, seconds * 1000, extra=fields)
 
 
-@contextlib.contextmanager
-def _logged(method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
-    start = time.perf_counter()
-    name = getattr(request, "name", "")
-    try:
-        yield
-    except Exception:
-        code = status_code(context)
-        if code is None or code == grpc.StatusCode.OK:
-            log.exception("%s failed unexpectedly (function=%r)", method, name)
-            _log_call(method, grpc.StatusCode.INTERNAL, start, name)
-            context.abort(grpc.StatusCode.INTERNAL, "internal error; the server log has details")
-        _log_call(method, code, start, name)
-        raise
-    _log_call(method, status_code(context) or grpc.StatusCode.OK, start, name)
-
-
-def _log_call(method: str, code: grpc.StatusCode, start: float, name: str) -> None:
-    millis = (time.perf_counter() - start) * 1000
-    if name:
-        log.info("%s %s %.1fms function=%s", method, code.name, millis, name)
-    else:
-        log.info("%s %s %.1fms", method, code.name, millis)
+def _final_code(context: grpc.ServicerContext) -> grpc.StatusCode:
+    # A stream whose caller hung up ends without a code of its own: it was cancelled.
+    code = status_code(context)
+    if code is not None:
+        return code
+    return grpc.StatusCode.OK if context.is_active() else grpc.StatusCode.CANCELLED
 
 
 class AnonymousCaller(Interceptor):

@@ -19,10 +19,14 @@ How it differs from the demo backend, which the contract tests run alongside it:
 from __future__ import annotations
 
 import logging
+import random
+import time
+from collections.abc import Mapping
 
 from kubernetes import client
 
-from fnplane.server.domain import Function, FunctionSpec, FunctionUpdate
+from fnplane.server.backend import LogStream
+from fnplane.server.domain import Function, FunctionSpec, FunctionUpdate, LogQuery
 from fnplane.server.errors import (
     AlreadyExists,
     Conflict,
@@ -36,15 +40,19 @@ from fnplane.server.kubernetes.objects import (
     KubeObject,
     deployment_for,
     deployment_patch,
+    fnplane_labels,
     is_managed,
     service_for,
     spec_of,
 )
+from fnplane.server.kubernetes.pod_logs import PodLogs
 from fnplane.server.validation import Limits, check_quota, check_spec
+from fnplane.server.watch import FunctionWatch
 
 log = logging.getLogger("fnplane.server.kubernetes")
 
-UPDATE_ATTEMPTS = 5
+UPDATE_ATTEMPTS = 8
+CONFLICT_BACKOFF_SECONDS = 0.005
 """How often an update is tried against a Deployment that keeps changing under it."""
 
 
@@ -113,7 +121,11 @@ class KubernetesBackend:
         return function
 
     def update(self, namespace: str, update: FunctionUpdate) -> Function:
-        for _ in range(UPDATE_ATTEMPTS):
+        for attempt in range(UPDATE_ATTEMPTS):
+            if attempt:
+                # Writers racing on one function would collide again at once; a random,
+                # growing pause spreads their retries out.
+                time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
             current = self._managed_deployment(namespace, update.name)
             spec = update.apply_to(spec_of(current))
             check_spec(spec, self._limits)
@@ -140,6 +152,19 @@ class KubernetesBackend:
         self._cache.deleted(namespace, name, uid)
         self._delete_service(namespace, name, owner_uid=uid)
         log.info("deleted function %s/%s", namespace, name)
+
+    def watch(self, namespace: str) -> FunctionWatch:
+        return self._cache.watch(namespace)
+
+    def logs(self, namespace: str, query: LogQuery) -> LogStream:
+        self.get(namespace, query.name)
+        selector = ",".join(f"{k}={v}" for k, v in fnplane_labels(query.name).items())
+        listed = self._cluster.list_pods(namespace, label_selector=selector)
+        pods = sorted(pod["metadata"]["name"] for pod in listed.get("items") or [])
+        return PodLogs(self._cluster, namespace, pods, query)
+
+    def census(self) -> Mapping[tuple[str, str], int]:
+        return self._cache.census()
 
     def close(self) -> None:
         self._cache.close()
