@@ -105,9 +105,9 @@ def test_lists_are_never_torn_while_creates_and_deletes_race(
         while not stop.is_set():
             name = NAMES[worker % len(NAMES)]
             create = pb.CreateFunctionRequest(name=name, image="nginx")
-            seen[code_of(lambda: functions.CreateFunction(create, timeout=10))] += 1
+            seen[code_of(lambda r=create: functions.CreateFunction(r, timeout=10))] += 1
             delete = pb.DeleteFunctionRequest(name=name)
-            seen[code_of(lambda: functions.DeleteFunction(delete, timeout=10))] += 1
+            seen[code_of(lambda r=delete: functions.DeleteFunction(r, timeout=10))] += 1
         return seen
 
     with ThreadPoolExecutor(THREADS) as pool:
