@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -57,6 +57,22 @@ class ServerConfig:
     workers: int = setting(16, "Threads serving calls at once.")
     log_level: str = setting(
         "info", "Least severe log level shown.", choices=("debug", "info", "warning", "error")
+    )
+    log_format: str = setting(
+        "text",
+        "How log lines are written to stderr: 'text' for people, 'json' for one JSON object "
+        "per line (time, level, logger, message and the call's fields).",
+        choices=("text", "json"),
+    )
+    metrics_port: int = setting(
+        9090,
+        "Port serving Prometheus metrics at /metrics, on the host of --listen; 0 turns "
+        "metrics off.",
+    )
+    max_streams: int = setting(
+        8,
+        "Most watches and followed logs served at once; each holds a worker thread, so keep "
+        "it below --workers.",
     )
     token_secret: str = setting(
         "",
@@ -138,13 +154,16 @@ def click_options(config_type: type[Any], *, leave_out: tuple[str, ...] = ()) ->
     return decorate
 
 
-def settings_table(config_type: type[Any]) -> str:
-    """Answers a Markdown table of `config_type`'s settings, as the README shows them."""
+def settings_table(
+    config_type: type[Any], *, fields: Sequence[dataclasses.Field[Any]] | None = None
+) -> str:
+    """Answers a Markdown table of `config_type`'s settings (or of some of its `fields`), as
+    the README shows them."""
     rows = ["| flag | environment | default | meaning |", "| --- | --- | --- | --- |"]
-    for item in dataclasses.fields(config_type):
-        default = "" if item.default is None else item.default
+    for item in dataclasses.fields(config_type) if fields is None else fields:
+        default = "none" if item.default in ("", None) else f"`{item.default}`"
         rows.append(
-            f"| `{flag(item.name)}` | `{env_var(item.name)}` | `{default}` "
+            f"| `{flag(item.name)}` | `{env_var(item.name)}` | {default} "
             f"| {item.metadata['help']} |"
         )
     return "\n".join(rows)
