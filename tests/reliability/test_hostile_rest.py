@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis import checks
 from hypothesis import strategies as st
+from schemathesis import checks
 
 from tests.support.stack import Reply, Stack, fnplane_stack
 
