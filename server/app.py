@@ -23,6 +23,7 @@ from fnplane.server.demo import DemoBackend
 from fnplane.server.interceptors import AccessLog
 from fnplane.server.kubernetes.backend import KubernetesBackend
 from fnplane.server.kubernetes.connect import NoCluster, find_cluster
+from fnplane.server.metrics import ServerMetrics
 from fnplane.server.servicer import FunctionServicer
 from fnplane.server.validation import Limits
 from fnplane.v1 import auth_pb2, auth_pb2_grpc, functions_pb2, functions_pb2_grpc
@@ -43,13 +44,23 @@ class RunningServer:
     port: int
     health: health.HealthServicer
     backend: FunctionBackend
+    servicer: FunctionServicer | None = None
+    metrics: ServerMetrics | None = None
+    metrics_port: int = 0
+    """Where /metrics is served; 0 when it is not."""
 
     def stop(self, grace: float) -> None:
-        """Stops taking calls, lets calls in flight finish within `grace` seconds, then
-        releases the backend."""
+        """Stops taking calls, ends watches and followed logs (they would never finish on
+        their own), lets other calls in flight finish within `grace` seconds, then releases
+        the backend and the metrics endpoint."""
         self.health.enter_graceful_shutdown()
-        self.server.stop(grace).wait()
+        stopped = self.server.stop(grace)
+        if self.servicer is not None:
+            self.servicer.end_streams()
+        stopped.wait()
         self.backend.close()
+        if self.metrics is not None:
+            self.metrics.stop()
 
 
 def choose_backend(config: ServerConfig, limits: Limits) -> FunctionBackend:
@@ -77,10 +88,17 @@ def start(config: ServerConfig, backend: FunctionBackend | None = None) -> Runni
     credentials = server_credentials(config)
     limits = Limits(max_replicas=config.max_replicas, max_functions=config.max_functions)
     backend = backend or choose_backend(config, limits)
+    metrics = ServerMetrics(backend)
+    observe_requests = getattr(backend, "observe_requests", None)
+    if observe_requests is not None:
+        observe_requests(metrics.observe_kubernetes_request)
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="rpc"),
-        interceptors=[AccessLog(), BearerAuth(auth, open_services=OPEN_SERVICES)],
+        interceptors=[
+            AccessLog(observe=metrics.observe_call),
+            BearerAuth(auth, open_services=OPEN_SERVICES),
+        ],
         # Without this, grpcio sets SO_REUSEPORT and a second server on a taken port starts
         # quietly and shares its traffic instead of failing.
         options=[
@@ -88,9 +106,8 @@ def start(config: ServerConfig, backend: FunctionBackend | None = None) -> Runni
             ("grpc.max_receive_message_length", config.max_request_bytes),
         ],
     )
-    functions_pb2_grpc.add_FunctionServiceServicer_to_server(
-        FunctionServicer(backend, limits), server
-    )
+    servicer = FunctionServicer(backend, limits, max_streams=config.max_streams)
+    functions_pb2_grpc.add_FunctionServiceServicer_to_server(servicer, server)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(auth), server)
 
     health_servicer = health.HealthServicer()
@@ -115,12 +132,40 @@ def start(config: ServerConfig, backend: FunctionBackend | None = None) -> Runni
     for service in ("", FUNCTION_SERVICE, AUTH_SERVICE):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     log.info("serving gRPC on %s with the %s backend", config.listen, backend.name)
-    return RunningServer(server=server, port=port, health=health_servicer, backend=backend)
+    return RunningServer(
+        server=server,
+        port=port,
+        health=health_servicer,
+        backend=backend,
+        servicer=servicer,
+        metrics=metrics,
+        metrics_port=_serve_metrics(metrics, config),
+    )
+
+
+def _serve_metrics(metrics: ServerMetrics, config: ServerConfig) -> int:
+    """Serves /metrics beside the gRPC server; answers its port, 0 when it is not served.
+
+    A taken metrics port is logged and passed over rather than stopping the server: losing
+    metrics is better than losing the API.
+    """
+    if config.metrics_port == 0:
+        return 0
+    host = config.listen.rsplit(":", 1)[0].strip("[]") or "0.0.0.0"
+    try:
+        return metrics.serve(host, config.metrics_port)
+    except OSError as error:
+        log.warning(
+            "metrics not served: cannot listen on %s port %d (%s); set --metrics-port",
+            host,
+            config.metrics_port,
+            error.strerror or error,
+        )
+        return 0
 
 
 def serve(config: ServerConfig) -> None:
     """Runs the server until SIGTERM or SIGINT, then stops it gracefully."""
-    running = start(config)
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -131,8 +176,11 @@ def serve(config: ServerConfig) -> None:
         )
         stopping.set()
 
+    # Handlers go in before the server reports itself healthy, so a signal sent as soon as
+    # it is ready still stops it gracefully.
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    running = start(config)
     stopping.wait()
     running.stop(config.grace_seconds)
     log.info("stopped")

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 import grpc
 
 from fnplane.server import logs
-from fnplane.server.calls import Caller, calling_as
 
 log = logging.getLogger("fnplane.access")
 
@@ -184,20 +183,3 @@ def _final_code(context: grpc.ServicerContext) -> grpc.StatusCode:
     if code is not None:
         return code
     return grpc.StatusCode.OK if context.is_active() else grpc.StatusCode.CANCELLED
-
-
-class AnonymousCaller(Interceptor):
-    """Serves every call as a caller of one namespace: the server without authentication."""
-
-    def __init__(self, namespace: str) -> None:
-        self._caller = Caller(subject="anonymous", namespace=namespace)
-
-    def intercept_service(
-        self, continuation: Continuation, details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        return wrap_handler(continuation(details), details.method, self._as_caller)
-
-    def _as_caller(
-        self, method: str, request: Any, context: grpc.ServicerContext
-    ) -> AbstractContextManager[None]:
-        return calling_as(self._caller)
