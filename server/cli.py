@@ -20,7 +20,7 @@ def serve(**settings: Any) -> None:
       fnplane serve --listen 127.0.0.1:50051 --backend demo
     """
     config = ServerConfig(**settings)
-    logs.configure(config.log_level)
+    logs.configure(config.log_level, log_format=config.log_format)
     app.serve(config)
 
 
@@ -35,5 +35,5 @@ def up(**settings: Any) -> None:
       fnplane up --backend demo --http-port 8080 --dashboard-port 3000
     """
     config = stack.UpConfig(**settings)
-    logs.configure(config.log_level)
+    logs.configure(config.log_level, log_format=config.log_format)
     raise SystemExit(stack.run(config))

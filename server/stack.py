@@ -87,15 +87,23 @@ def run(up: UpConfig) -> int:
 
     with tempfile.TemporaryDirectory(prefix="fnplane-up-") as folder:
         envoy_config = Path(folder) / "envoy.yaml"
-        envoy_config.write_text(config.render(_site(up)))
+        try:
+            envoy_config.write_text(config.render(_site(up)))
+        except OSError as error:
+            # Only an incomplete installation lacks a file the configuration names.
+            click.echo(f"fnplane: cannot write Envoy's configuration: {error}", err=True)
+            return 1
         with Stack(up, envoy=envoy, envoy_config=envoy_config) as stack:
             try:
                 stack.start()
             except StackError as error:
                 click.echo(f"fnplane: {error}", err=True)
-                return 1
-            click.echo(_banner(up))
-            return stack.supervise()
+                code = 1
+            else:
+                click.echo(_banner(up))
+                code = stack.supervise()
+    log.info("stopped: every part of the stack has exited")
+    return code
 
 
 def _site(up: UpConfig) -> config.Site:
@@ -184,9 +192,11 @@ class Stack:
                 return 1
 
     def stop(self) -> None:
-        """Stops every child still running: Envoy first, so no call reaches a stopping
-        server, then the server, which finishes the calls in flight."""
-        for name in reversed(list(self._children)):
+        """Stops every child still running, the server first: it takes no new calls and
+        finishes the ones in flight while Envoy still carries their answers back; Envoy
+        stops last."""
+        self._close_envoy_listeners()
+        for name in list(self._children):
             child = self._children[name]
             if child.poll() is not None:
                 continue
@@ -198,12 +208,29 @@ class Stack:
                 child.kill()
                 child.wait()
 
+    def _close_envoy_listeners(self) -> None:
+        """Has Envoy stop taking connections before the server stops: a new call is then
+        refused at connect, where the server would otherwise cancel it mid-stop. Calls
+        already on their way through Envoy go on."""
+        envoy = self._children.get("Envoy")
+        if envoy is None or envoy.poll() is not None:
+            return
+        url = f"http://{LOOPBACK}:{self._up.admin_port}/drain_listeners?inboundonly"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=2):
+                pass
+        except OSError as error:
+            log.warning("Envoy did not close its listeners (%s); stopping anyway", error)
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         try:
             self._children[name] = subprocess.Popen(
                 argv,
                 env={**os.environ, **(env or {})},
                 stdin=subprocess.DEVNULL,
+                # Its own process group keeps a terminal's Ctrl-C from reaching the child
+                # directly, so that the stack stops in its own order.
+                process_group=0,
                 preexec_fn=_stop_with_parent,  # noqa: PLW1509 (no threads run yet)
             )
         except OSError as error:
@@ -294,7 +321,7 @@ def _banner(up: UpConfig) -> str:
     return "\n".join(
         [
             f"fnplane is up (backend: {up.backend})",
-            f"  REST and gRPC  {api}   try: curl {api}/v1/functions",
+            f"  REST and gRPC  {api}",
             f"  OpenAPI        {api}/openapi.json",
             f"  dashboard      {scheme}://{host}:{up.dashboard_port}",
             f"  gRPC server    {LOOPBACK}:{up.grpc_port} (behind Envoy)",

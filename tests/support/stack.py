@@ -47,6 +47,7 @@ class Stack:
     grpc_port: int
     dashboard_port: int
     admin_port: int
+    metrics_port: int
     scheme: str = "http"
     tls: ssl.SSLContext | None = field(default=None, repr=False)
 
@@ -116,7 +117,7 @@ def running_stack(
     `args` are more flags for `fnplane up`; with `tls` (a client context trusting the
     certificate given in `args`), the stack's URLs are https ones.
     """
-    ports = {name: free_port() for name in ("http", "grpc", "dashboard", "admin")}
+    ports = {name: free_port() for name in ("http", "grpc", "dashboard", "admin", "metrics")}
     argv = fnplane_argv(
         "up",
         "--backend=demo",
@@ -125,6 +126,7 @@ def running_stack(
         f"--grpc-port={ports['grpc']}",
         f"--dashboard-port={ports['dashboard']}",
         f"--admin-port={ports['admin']}",
+        f"--metrics-port={ports['metrics']}",
         "--grace-seconds=2",
         *args,
     )
@@ -141,6 +143,7 @@ def running_stack(
             grpc_port=ports["grpc"],
             dashboard_port=ports["dashboard"],
             admin_port=ports["admin"],
+            metrics_port=ports["metrics"],
             scheme="https" if tls else "http",
             tls=tls,
         )

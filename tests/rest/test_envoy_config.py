@@ -1,0 +1,141 @@
+"""The rendered Envoy configuration: valid for Envoy, and right when the server misbehaves."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+
+from fnplane.envoy import binary, config
+from fnplane.server.errors import ResourceExhausted
+from fnplane.server.status import to_status
+from fnplane.v1 import functions_pb2 as pb
+from fnplane.v1 import functions_pb2_grpc
+from tests.support.certificates import self_signed
+from tests.support.processes import Child
+from tests.support.stack import call
+from tests.support.waiting import free_port, wait_until
+
+pytestmark = pytest.mark.envoy
+
+
+def site(**changes: Any) -> config.Site:
+    ports = {
+        name: free_port() for name in ("http_port", "dashboard_port", "grpc_port", "admin_port")
+    }
+    return config.Site(
+        **{"http_host": "127.0.0.1", "max_request_bytes": 1024 * 1024, **ports, **changes}
+    )
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "envoy.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_rendered_configuration_is_valid(tmp_path: Path) -> None:
+    verdict = binary.validate(binary.find(), write(tmp_path, config.render(site())))
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+
+
+def test_the_configuration_with_tls_is_valid(tmp_path: Path) -> None:
+    certificate = self_signed(tmp_path)
+    text = config.render(
+        site(tls_cert=str(certificate.cert_path), tls_key=str(certificate.key_path))
+    )
+    verdict = binary.validate(binary.find(), write(tmp_path, text))
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    listeners = yaml.safe_load(text)["static_resources"]["listeners"]
+    assert all("transport_socket" in chain for lst in listeners for chain in lst["filter_chains"])
+
+
+def test_dashboard_routes_follow_the_files_present(tmp_path: Path) -> None:
+    page = tmp_path / "page"
+    (page / "assets").mkdir(parents=True)
+    (page / "index.html").write_text("<!doctype html><title>t</title>")
+    (page / "assets" / "big.js").write_text("//" + "x" * 20000)
+    (page / "__init__.py").write_text("")
+    (page / "py.typed").write_text("")
+    text = config.render(site(dashboard=page))
+    verdict = binary.validate(binary.find(), write(tmp_path, text))
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+
+    [_, dashboard] = yaml.safe_load(text)["static_resources"]["listeners"]
+    manager = dashboard["filter_chains"][0]["filters"][0]["typed_config"]
+    routes = manager["route_config"]["virtual_hosts"][0]["routes"]
+    served = {r["match"].get("path"): r for r in routes if "direct_response" in r}
+    assert {"/", "/index.html", "/assets/big.js", "/openapi.json"} <= set(served)
+    assert "/__init__.py" not in served and "/py.typed" not in served
+    assert manager["route_config"]["max_direct_response_body_size_bytes"] > 20000
+
+
+def test_admin_listens_on_loopback_only() -> None:
+    rendered = yaml.safe_load(config.render(site(http_host="0.0.0.0")))
+    assert rendered["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    for listener in rendered["static_resources"]["listeners"]:
+        assert listener["address"]["socket_address"]["address"] == "0.0.0.0"
+
+
+class QuotaUsedUp(functions_pb2_grpc.FunctionServiceServicer):
+    """A server whose every list call reports a used-up quota."""
+
+    def ListFunctions(
+        self, request: pb.ListFunctionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListFunctionsResponse:
+        context.abort_with_status(to_status(ResourceExhausted("quota used up")))
+        raise AssertionError("abort_with_status returns only by raising")
+
+
+@pytest.fixture
+def envoy_alone(tmp_path: Path) -> Iterator[config.Site]:
+    """Envoy with the rendered configuration and no fnplane server behind it."""
+    chosen = site()
+    path = write(tmp_path, config.render(chosen))
+    argv = [str(binary.find()), "-c", str(path), "--disable-hot-restart", "-l", "error"]
+    with Child(argv, log=tmp_path / "envoy.log") as envoy:
+        ready = f"http://127.0.0.1:{chosen.admin_port}/ready"
+        wait_until(
+            lambda: not envoy.alive() or urllib.request.urlopen(ready, timeout=1).status == 200,
+            what="Envoy ready",
+        )
+        assert envoy.alive(), envoy.output()
+        yield chosen
+
+
+def test_a_server_error_status_maps_to_its_http_status(envoy_alone: config.Site) -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    functions_pb2_grpc.add_FunctionServiceServicer_to_server(QuotaUsedUp(), server)  # type: ignore[abstract]
+    server.add_insecure_port(f"127.0.0.1:{envoy_alone.grpc_port}")
+    server.start()
+    try:
+        reply = call("GET", f"http://127.0.0.1:{envoy_alone.http_port}/v1/functions")
+    finally:
+        server.stop(0)
+    assert reply.status == 429
+    assert reply.json() == {"code": 8, "message": "quota used up", "details": []}
+
+
+def test_a_server_that_is_down_is_503_json(envoy_alone: config.Site) -> None:
+    reply = call("GET", f"http://127.0.0.1:{envoy_alone.http_port}/v1/functions")
+    assert reply.status == 503
+    assert reply.headers["content-type"] == "application/json"
+    body = reply.json()
+    assert body["code"] == 14 and body["details"] == []
+    assert "not reachable" in body["message"]
+
+
+def test_a_server_that_is_down_is_unavailable_to_grpc(envoy_alone: config.Site) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{envoy_alone.http_port}") as channel:
+        stub = functions_pb2_grpc.FunctionServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as failed:
+            stub.ListFunctions(pb.ListFunctionsRequest(), timeout=10)
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    # Envoy's JSON error bodies are for REST calls only.
+    assert not (failed.value.details() or "").startswith("{")
