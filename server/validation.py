@@ -25,6 +25,12 @@ _DNS_1123_SUBDOMAIN = re.compile(
 )
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+# A Kubernetes quantity: a signed decimal number, then a binary or decimal SI suffix or a
+# decimal exponent. The API server refuses values that do not fit in 63 bits.
+_QUANTITY = re.compile(
+    r"[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d{1,3})?"
+)
+_QUANTITY_MAX = Decimal(2**63)
 
 # An OCI image reference, after the distribution project's reference grammar:
 # [host[:port]/]path[:tag][@algorithm:hex].
@@ -153,7 +159,9 @@ def _quantity_violations(field: str, value: str) -> Iterator[FieldViolation]:
     quantity = _parse_quantity(value)
     if quantity is None:
         yield FieldViolation(
-            field, "must be a Kubernetes quantity such as '250m', '0.5', '128Mi' or '1G'"
+            field,
+            "must be a Kubernetes quantity such as '250m', '0.5', '128Mi' or '1G', "
+            "smaller than 2^63",
         )
     elif quantity < 0:
         yield FieldViolation(field, "must not be negative")
@@ -178,11 +186,15 @@ def _resource_violations(spec: FunctionSpec) -> Iterator[FieldViolation]:
 
 
 def _parse_quantity(value: str) -> Decimal | None:
-    if len(value) > 64 or value.strip() != value:
+    # The client's parser is lenient ("inf", "1e99999"), so the syntax is checked against
+    # the API's quantity grammar first, and the value against what the API server can hold.
+    if len(value) > 64 or not _QUANTITY.fullmatch(value):
         return None
     try:
         quantity: Decimal = parse_quantity(value)
-    except ValueError:
+    except (ValueError, ArithmeticError):
+        return None
+    if not quantity.is_finite() or abs(quantity) >= _QUANTITY_MAX:
         return None
     return quantity
 

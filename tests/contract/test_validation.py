@@ -35,6 +35,10 @@ BAD_CREATES = [
     ("env too many", {"env": {f"K{i}": "v" for i in range(101)}}, "env", "at most 100"),
     ("env value too big", {"env": {"BIG": "x" * (32 * 1024 + 1)}}, "env['BIG']", "32768"),
     ("cpu not a quantity", {"cpu_request": "lots"}, "cpu_request", "quantity"),
+    ("cpu infinite", {"cpu_request": "inf"}, "cpu_request", "quantity"),
+    ("cpu not a number", {"cpu_limit": "nan"}, "cpu_limit", "quantity"),
+    ("memory huge exponent", {"memory_limit": "1e400"}, "memory_limit", "smaller than 2^63"),
+    ("memory past 63 bits", {"memory_request": "10e18"}, "memory_request", "quantity"),
     ("memory negative", {"memory_limit": "-1Mi"}, "memory_limit", "negative"),
     (
         "request above limit",
