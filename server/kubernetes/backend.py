@@ -8,6 +8,9 @@ How it differs from the demo backend, which the contract tests run alongside it:
 - List and Get are answered from a watch cache, never by a request per call. A caller sees
   its own writes at once; changes made by others (kubectl, another fnplane) appear as soon as
   the watch delivers them.
+- Watchers hear of every change the cache sees, the controller's progress included; a
+  change fnplane made and the watch then delivers again is told once.
+- Logs come from the function's pods (see `fnplane.server.kubernetes.pod_logs`).
 - Quantities come back as the API server stores them, which may be a canonical spelling of
   what was sent ("0.5" CPU can read back as "500m").
 - Objects without the `app.kubernetes.io/managed-by=fnplane` label are never touched: for
@@ -20,8 +23,10 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from kubernetes import client
 
@@ -30,9 +35,11 @@ from fnplane.server.domain import Function, FunctionSpec, FunctionUpdate, LogQue
 from fnplane.server.errors import (
     AlreadyExists,
     Conflict,
+    DeadlineExceeded,
     FailedPrecondition,
     FnplaneError,
     NotFound,
+    Unavailable,
 )
 from fnplane.server.kubernetes.cache import FunctionCache
 from fnplane.server.kubernetes.cluster import Cluster
@@ -52,8 +59,9 @@ from fnplane.server.watch import FunctionWatch
 log = logging.getLogger("fnplane.server.kubernetes")
 
 UPDATE_ATTEMPTS = 8
-CONFLICT_BACKOFF_SECONDS = 0.005
 """How often an update is tried against a Deployment that keeps changing under it."""
+CONFLICT_BACKOFF_SECONDS = 0.005
+"""The first pause before trying an update again; it doubles with each attempt."""
 
 
 class KubernetesBackend:
@@ -71,6 +79,8 @@ class KubernetesBackend:
         backoff: tuple[float, float] = (0.2, 30.0),
     ) -> None:
         self._limits = limits or Limits()
+        self._backoff = backoff
+        self._closing = threading.Event()
         self._cluster = Cluster(api_client, timeout=timeout)
         self._cache = FunctionCache(self._cluster, watch_seconds=watch_seconds, backoff=backoff)
 
@@ -89,13 +99,16 @@ class KubernetesBackend:
         # quota bounds a namespace's size, it is not a hard transactional guarantee.
         check_quota(len(self._cache.functions(namespace)), self._limits)
         try:
-            deployment = self._cluster.create_deployment(namespace, deployment_for(spec))
+            deployment = self._create_deployment(namespace, spec)
         except AlreadyExists:
-            raise AlreadyExists(f"function {spec.name!r} already exists") from None
-        except NotFound:
-            raise FailedPrecondition(
-                f"namespace {namespace!r} does not exist in the cluster"
-            ) from None
+            # Taken, unless by a create of this process that its caller was told had failed
+            # (a retry right after a timeout): that one is removed and the name is free.
+            if not self._cache.reclaim(namespace, spec.name):
+                raise AlreadyExists(f"function {spec.name!r} already exists") from None
+            try:
+                deployment = self._create_deployment(namespace, spec)
+            except AlreadyExists:
+                raise AlreadyExists(f"function {spec.name!r} already exists") from None
 
         try:
             self._cluster.create_service(namespace, service_for(spec, deployment))
@@ -110,6 +123,20 @@ class KubernetesBackend:
 
         log.info("created function %s/%s (image %s)", namespace, spec.name, spec.image)
         return self._cache.written(namespace, deployment)
+
+    def _create_deployment(self, namespace: str, spec: FunctionSpec) -> KubeObject:
+        token = secrets.token_hex(8)
+        try:
+            return self._cluster.create_deployment(namespace, deployment_for(spec, token=token))
+        except (DeadlineExceeded, Unavailable):
+            # The API server may have made the Deployment even so (its answer was lost, or it
+            # comes later); the caller is told the create failed, so it must not stay.
+            self._cache.abandon(namespace, spec.name, token)
+            raise
+        except NotFound:
+            raise FailedPrecondition(
+                f"namespace {namespace!r} does not exist in the cluster"
+            ) from None
 
     def list(self, namespace: str) -> list[Function]:
         return self._cache.functions(namespace)
@@ -163,10 +190,20 @@ class KubernetesBackend:
         pods = sorted(pod["metadata"]["name"] for pod in listed.get("items") or [])
         return PodLogs(self._cluster, namespace, pods, query)
 
+    def observe_requests(self, observer: Callable[[str, str, float], None]) -> None:
+        """Tells `observer` of every request to the API server: verb, outcome, seconds."""
+        self._cluster.observer = observer
+
+    def watch_cache_stats(self) -> tuple[int, float | None]:
+        """Answers how many functions the watch cache holds, and when (time.monotonic) it
+        last heard from the API server; None before it has."""
+        return self._cache.stats()
+
     def census(self) -> Mapping[tuple[str, str], int]:
         return self._cache.census()
 
     def close(self) -> None:
+        self._closing.set()
         self._cache.close()
         self._cluster.api_client.close()
 
@@ -201,16 +238,49 @@ class KubernetesBackend:
             )
 
     def _roll_back(self, namespace: str, deployment: KubeObject) -> None:
-        metadata = deployment["metadata"]
+        """Removes the Deployment of a create whose Service could not be made. When the API
+        server cannot take it back now (it died mid-create), the function is hidden from
+        reads at once and the Deployment is removed in the background once it answers."""
+        name, uid = deployment["metadata"]["name"], deployment["metadata"]["uid"]
+        self._cache.deleted(namespace, name, uid)
+        error = self._remove_deployment(namespace, name, uid)
+        if error is None:
+            return
+        log.warning(
+            "function %s/%s: its Service could not be made and its Deployment could not be "
+            "removed yet (%s); retrying in the background",
+            namespace,
+            name,
+            error,
+        )
+        threading.Thread(
+            target=self._keep_removing,
+            args=(namespace, name, uid),
+            name=f"roll-back-{namespace}-{name}",
+            daemon=True,
+        ).start()
+
+    def _remove_deployment(self, namespace: str, name: str, uid: str) -> FnplaneError | None:
+        """Deletes the Deployment `name` with `uid`; answers the error if the API server
+        could not be asked."""
         try:
-            self._cluster.delete_deployment(namespace, metadata["name"], uid=metadata["uid"])
-        except NotFound:
-            pass
+            self._cluster.delete_deployment(namespace, name, uid=uid)
+        except (NotFound, Conflict):
+            pass  # Gone already, or replaced by another object of that name.
         except FnplaneError as error:
-            log.error(
-                "function %s/%s: its Service could not be made and its Deployment could not "
-                "be removed again: %s",
-                namespace,
-                metadata["name"],
-                error,
-            )
+            return error
+        return None
+
+    def _keep_removing(self, namespace: str, name: str, uid: str) -> None:
+        delay = self._backoff[0]
+        while not self._closing.wait(delay):
+            if self._remove_deployment(namespace, name, uid) is None:
+                log.info("function %s/%s: the half-made Deployment is removed", namespace, name)
+                return
+            delay = min(delay * 2, self._backoff[1])
+        log.error(
+            "function %s/%s: stopped before its half-made Deployment could be removed; "
+            "delete it with kubectl",
+            namespace,
+            name,
+        )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, Self, TypeVar, cast
 
 from kubernetes import client
@@ -35,6 +36,8 @@ class Cluster:
     def __init__(self, api_client: client.ApiClient, *, timeout: float = 10.0) -> None:
         self.api_client = api_client
         self.timeout = timeout
+        self.observer: Callable[[str, str, float], None] | None = None
+        """Told of every request: its verb, its outcome and the seconds it took (metrics)."""
         self._apps = client.AppsV1Api(api_client)
         self._core = client.CoreV1Api(api_client)
         self._version = client.VersionApi(api_client)
@@ -138,18 +141,69 @@ class Cluster:
                 )
             )
 
+    def list_pods(self, namespace: str, *, label_selector: str) -> KubeObject:
+        """Answers the PodList of the pods `label_selector` selects in `namespace`."""
+        call = ApiCall(verb="list", resource="pods", namespace=namespace)
+        with self._calling(call):
+            return _json(
+                self._core.list_namespaced_pod(
+                    namespace, label_selector=label_selector, **self._options()
+                )
+            )
+
+    def pod_log(
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        container: str,
+        follow: bool,
+        tail_lines: int | None,
+        since_seconds: int | None,
+    ) -> HTTPResponse:
+        """Opens the log of one container of a pod, each line prefixed by its time; with
+        `follow` the answer streams new lines until the container ends."""
+        call = ApiCall(verb="get", resource="pods/log", namespace=namespace, name=pod)
+        with self._calling(call):
+            answer = self._core.read_namespaced_pod_log(
+                pod,
+                namespace,
+                container=container,
+                follow=follow,
+                timestamps=True,
+                tail_lines=tail_lines,
+                since_seconds=since_seconds,
+                _preload_content=False,
+                # A followed log may stay quiet for as long as the function does.
+                _request_timeout=None if follow else self.timeout,
+            )
+            return _raw(answer)
+
     def _options(self) -> dict[str, Any]:
         return {"_preload_content": False, "_request_timeout": self.timeout}
 
     @contextlib.contextmanager
     def _calling(self, call: ApiCall) -> Iterator[None]:
+        start = time.perf_counter()
         try:
             yield
         except Exception as error:
+            self._observed(call, _outcome(error), start)
             translated = translate(error, call, self.server)
             if translated is error:
                 raise
             raise translated from error
+        self._observed(call, "ok", start)
+
+    def _observed(self, call: ApiCall, outcome: str, start: float) -> None:
+        if self.observer is not None:
+            self.observer(call.verb, outcome, time.perf_counter() - start)
+
+
+def _outcome(error: Exception) -> str:
+    # The HTTP status of a refusal, or "unreachable" when no answer came at all.
+    status = getattr(error, "status", None)
+    return str(status) if isinstance(status, int) and status else "unreachable"
 
 
 def _raw(answer: object) -> HTTPResponse:

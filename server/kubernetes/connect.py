@@ -7,6 +7,7 @@ in-cluster service account (when running in a pod), the files named by `KUBECONF
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,16 +46,19 @@ def find_cluster(
     NoCluster saying why there is none."""
     environ = os.environ if environ is None else environ
     configuration, source = _configuration(kubeconfig, environ)
-    api_client = client.ApiClient(configuration)
+    # The check asks once, without the client's retries, so a start with an unreachable
+    # cluster in its configuration waits at most PROBE_TIMEOUT.
+    probe_configuration = copy.copy(configuration)
+    probe_configuration.retries = 0
     try:
-        Cluster(api_client, timeout=PROBE_TIMEOUT).version()
+        with client.ApiClient(probe_configuration) as probe:
+            Cluster(probe, timeout=PROBE_TIMEOUT).version()
     except FnplaneError as error:
-        api_client.close()
         raise NoCluster(
             f"{source} names the API server {configuration.host}, which does not answer: "
             f"{error.message}"
         ) from None
-    return ClusterAccess(api_client=api_client, source=source)
+    return ClusterAccess(api_client=client.ApiClient(configuration), source=source)
 
 
 def _configuration(

@@ -22,6 +22,9 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGER = "fnplane"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGER}"
 """The label selector that finds every object fnplane made, and nothing else."""
+CREATE_TOKEN_ANNOTATION = "fnplane.dev/create-token"
+"""Marks a Deployment with the create request that made it. Only on the Deployment's own
+metadata: the spec is read back from the pod template, so users never see it."""
 
 CONTAINER = "function"
 PORT_NAME = "http"
@@ -48,15 +51,25 @@ def is_managed(obj: KubeObject) -> bool:
     return bool(labels.get(MANAGED_BY_LABEL) == MANAGER)
 
 
-def deployment_for(spec: FunctionSpec) -> KubeObject:
-    """Answers the Deployment that runs `spec`."""
+def create_token(obj: KubeObject) -> str:
+    """Answers the token of the create that made `obj` ("" when it carries none)."""
+    annotations = obj.get("metadata", {}).get("annotations") or {}
+    return str(annotations.get(CREATE_TOKEN_ANNOTATION, ""))
+
+
+def deployment_for(spec: FunctionSpec, *, token: str = "") -> KubeObject:
+    """Answers the Deployment that runs `spec`, marked with the `token` of the create that
+    makes it, so that create can tell its own Deployment from another of the same name."""
+    annotations = dict(spec.annotations)
+    if token:
+        annotations[CREATE_TOKEN_ANNOTATION] = token
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
             "name": spec.name,
             "labels": {**spec.labels, **fnplane_labels(spec.name)},
-            "annotations": dict(spec.annotations),
+            "annotations": annotations,
         },
         "spec": {
             "replicas": spec.replicas,
