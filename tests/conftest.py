@@ -22,6 +22,21 @@ from tests.support.tokens import TENANT_KEYS, TENANT_SECRET, api_keys_setting, s
 TEST_LIMITS = Limits(max_replicas=100)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keeps every test, and every process a test starts, away from a real cluster.
+
+    The default backend, "auto", uses a cluster when one is configured; on a developer's
+    machine that could be their own ~/.kube/config. Tests that want a cluster name the
+    fake one explicitly.
+    """
+    patch = pytest.MonkeyPatch()
+    patch.setenv("KUBECONFIG", str(tmp_path_factory.mktemp("kube") / "no-such-config"))
+    patch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    yield
+    patch.undo()
+
+
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> Iterator[FunctionBackend]:
     """Each backend in turn, fresh for the test."""
@@ -32,7 +47,9 @@ def backend(request: pytest.FixtureRequest) -> Iterator[FunctionBackend]:
 @pytest.fixture
 def server(backend: FunctionBackend) -> Iterator[app.RunningServer]:
     """A started server on a free port, serving `backend`; stopped after the test."""
-    config = ServerConfig(listen="127.0.0.1:0", max_replicas=TEST_LIMITS.max_replicas)
+    config = ServerConfig(
+        listen="127.0.0.1:0", max_replicas=TEST_LIMITS.max_replicas, metrics_port=0
+    )
     running = app.start(config, backend=backend)
     try:
         yield running
@@ -61,6 +78,7 @@ def tenant_server(backend: FunctionBackend) -> Iterator[app.RunningServer]:
     config = ServerConfig(
         listen="127.0.0.1:0",
         max_replicas=TEST_LIMITS.max_replicas,
+        metrics_port=0,
         token_secret=TENANT_SECRET,
         api_keys=api_keys_setting(TENANT_KEYS),
     )
