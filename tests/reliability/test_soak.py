@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.support.stack import Stack, running_stack
 from tests.support.waiting import wait_until
 
@@ -29,6 +31,8 @@ LIVE_PER_THREAD = 12
 """How many functions each thread keeps at once; its creates and deletes then balance."""
 WINDOW_SECONDS = 10.0
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability"
+
+pytestmark = pytest.mark.envoy
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,9 @@ def _p99(samples: list[Sample]) -> float:
 class Caller:
     """One client thread: a fixed pace of create, get, list and delete, on its own names."""
 
-    def __init__(self, stack: Stack, token: str, index: int) -> None:
+    def __init__(self, stack: Stack, token: str, index: int, *, prefix: str) -> None:
         self.stack = stack
+        self.prefix = prefix
         self.token = token
         self.index = index
         self.live: deque[str] = deque()
@@ -107,7 +112,7 @@ class Caller:
 
     def _send(self, kind: str) -> int:
         if kind == "create":
-            name = f"soak-{self.index}-{self.made}"
+            name = f"{self.prefix}-{self.index}-{self.made}"
             self.made += 1
             body = {"name": name, "image": "nginx:alpine", "replicas": 2, "env": {"N": name}}
             reply = self.stack.call("POST", "/v1/functions", body=body, token=self.token)
@@ -146,6 +151,7 @@ def _run(callers: list[Caller], seconds: float) -> None:
         caller.drain()
 
 
+@pytest.mark.timeout(180)
 def test_a_minute_of_mixed_calls_through_envoy(tmp_path: Path) -> None:
     with running_stack(tmp_path / "up.log", args=["--log-level=warning"]) as stack:
         server = _server_pid(stack)
@@ -155,14 +161,12 @@ def test_a_minute_of_mixed_calls_through_envoy(tmp_path: Path) -> None:
         # grows its arenas and gRPC its buffers on first use, and that growth is kept for
         # reuse rather than given back, so it must not count as a leak. What the soak adds
         # beyond it is what would grow without bound in a longer run.
-        warm_up = [Caller(stack, token, i) for i in range(THREADS)]
+        warm_up = [Caller(stack, token, i, prefix="warm") for i in range(THREADS)]
         _run(warm_up, seconds=5.0)
         assert [f for c in warm_up for f in c.failures] == []
         start_rss = _rss_bytes(server)
 
-        callers = [Caller(stack, token, i) for i in range(THREADS)]
-        for caller in callers:
-            caller.made = 10_000  # names of their own, apart from the warm-up's
+        callers = [Caller(stack, token, i, prefix="soak") for i in range(THREADS)]
         _run(callers, seconds=SOAK_SECONDS)
 
         assert stack.call("GET", "/v1/functions", token=token).json() == []
