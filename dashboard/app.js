@@ -327,6 +327,9 @@ function makeRow(name) {
   const remove = $('[data-action="delete"]', row);
   edit.setAttribute("aria-label", `Edit ${name}`);
   remove.setAttribute("aria-label", `Delete ${name}`);
+  const logs = $('[data-action="logs"]', row);
+  logs.setAttribute("aria-label", `Logs of ${name}`);
+  logs.addEventListener("click", () => openLogs(entry.function, logs));
   edit.addEventListener("click", () => openEdit(entry.function, edit));
   remove.addEventListener("click", () => openDelete(entry.function, remove));
   return entry;
@@ -884,6 +887,80 @@ signInForm.addEventListener("submit", async (event) => {
   const waiters = signInWaiters;
   signInWaiters = [];
   for (const waiter of waiters) waiter.resolve(token);
+});
+
+// ---------------------------------------------------------------------------------------
+// Recent logs: the last lines of each of a function's pods, from
+// GET /v1/functions/NAME/logs (one JSON line per log line; the kubernetes backend only).
+
+const LOG_TAIL_LINES = 200;
+const logsDialog = $("#logs-dialog");
+let logsOf = null;
+
+function openLogs(fn, opener) {
+  logsOf = fn.name;
+  setText($("#logs-title"), `Recent logs of ${fn.name}`);
+  openDialog(logsDialog, opener);
+  loadLogs();
+}
+
+async function loadLogs() {
+  const name = logsOf;
+  const note = $("#logs-note");
+  const lines = $("#logs-lines");
+  lines.textContent = "";
+  note.textContent = "Loading…";
+  try {
+    const found = await readLogs(name);
+    if (name !== logsOf) return;
+    lines.textContent = found
+      .map((line) => `${line.pod}  ${line.time}  ${line.text}`)
+      .join("\n");
+    note.textContent = found.length
+      ? `The last ${LOG_TAIL_LINES} lines of each pod, oldest first.`
+      : "No log lines yet.";
+  } catch (error) {
+    if (name === logsOf) note.textContent = sentence(error.message);
+  }
+}
+
+async function readLogs(name) {
+  const path = `/v1/functions/${encodeURIComponent(name)}/logs?tail_lines=${LOG_TAIL_LINES}`;
+  for (let attempt = 0; ; attempt += 1) {
+    const token = await currentToken();
+    let response;
+    try {
+      response = await fetch(path, {
+        headers: { Authorization: `Bearer ${token}` },
+        cache: "no-store",
+      });
+    } catch {
+      throw new ApiError(0, { message: "fnplane cannot be reached" });
+    }
+    if (response.status === 401 && attempt === 0) {
+      forgetToken();
+      continue;
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      let body = null;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = { message: text.trim() };
+      }
+      throw new ApiError(response.status, body);
+    }
+    return text
+      .split("\n")
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line));
+  }
+}
+
+$("#logs-reload").addEventListener("click", () => loadLogs());
+logsDialog.addEventListener("close", () => {
+  logsOf = null;
 });
 
 // ---------------------------------------------------------------------------------------

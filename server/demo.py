@@ -2,18 +2,30 @@
 
 Nothing runs: a function's status is decided at once from its spec. A function with replicas
 is "Running" with all of them available, ready and updated; one with zero replicas is
-"Stopped". Everything is lost when the server stops.
+"Stopped". Everything is lost when the server stops. Watchers hear of every write the moment
+it is made; there are no logs, since no container runs.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from fnplane.server.domain import Function, FunctionSpec, FunctionUpdate, Status
-from fnplane.server.errors import AlreadyExists, NotFound
+from fnplane.server.backend import LogStream
+from fnplane.server.domain import (
+    EventType,
+    Function,
+    FunctionEvent,
+    FunctionSpec,
+    FunctionUpdate,
+    LogQuery,
+    Status,
+)
+from fnplane.server.errors import AlreadyExists, FailedPrecondition, NotFound
 from fnplane.server.validation import Limits, check_quota, check_spec
+from fnplane.server.watch import DEFAULT_BACKLOG, FunctionWatch, Watchers
 
 
 def _now() -> datetime:
@@ -26,12 +38,17 @@ class DemoBackend:
     name = "demo"
 
     def __init__(
-        self, *, limits: Limits | None = None, clock: Callable[[], datetime] = _now
+        self,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] = _now,
+        watch_backlog: int = DEFAULT_BACKLOG,
     ) -> None:
         self._limits = limits or Limits()
         self._clock = clock
         self._lock = threading.Lock()
         self._functions: dict[str, dict[str, Function]] = {}
+        self._watchers = Watchers(backlog=watch_backlog)
 
     def create(self, namespace: str, spec: FunctionSpec) -> Function:
         with self._lock:
@@ -41,6 +58,7 @@ class DemoBackend:
             check_quota(len(functions), self._limits)
             function = _observe(spec, namespace, self._clock())
             functions[spec.name] = function
+            self._tell(namespace, EventType.ADDED, function)
             return function
 
     def list(self, namespace: str) -> list[Function]:
@@ -59,15 +77,40 @@ class DemoBackend:
             check_spec(spec, self._limits)
             function = _observe(spec, namespace, current.created_at)
             self._functions[namespace][update.name] = function
+            if function != current:
+                self._tell(namespace, EventType.MODIFIED, function)
             return function
 
     def delete(self, namespace: str, name: str) -> None:
         with self._lock:
-            self._find(namespace, name)
+            function = self._find(namespace, name)
             del self._functions[namespace][name]
+            self._tell(namespace, EventType.DELETED, function)
+
+    def watch(self, namespace: str) -> FunctionWatch:
+        with self._lock:
+            functions = sorted(self._functions.get(namespace, {}).values(), key=lambda f: f.name)
+            return self._watchers.subscribe(namespace, functions)
+
+    def logs(self, namespace: str, query: LogQuery) -> LogStream:
+        raise FailedPrecondition(
+            "function logs need the kubernetes backend; the demo backend runs no containers"
+        )
+
+    def census(self) -> Mapping[tuple[str, str], int]:
+        with self._lock:
+            return Counter(
+                (namespace, function.status.value)
+                for namespace, functions in self._functions.items()
+                for function in functions.values()
+            )
 
     def close(self) -> None:
-        pass
+        self._watchers.close()
+
+    def _tell(self, namespace: str, kind: EventType, function: Function) -> None:
+        # Called with the lock held, so watchers see writes in the order they were made.
+        self._watchers.publish(namespace, FunctionEvent(type=kind, function=function))
 
     def _find(self, namespace: str, name: str) -> Function:
         try:

@@ -86,3 +86,42 @@ class FunctionUpdate:
     def apply_to(self, spec: FunctionSpec) -> FunctionSpec:
         """Answers the spec with this update's changes made."""
         return replace(spec, **self.changes())  # type: ignore[arg-type]
+
+
+class EventType(enum.StrEnum):
+    """What happened to a function, as a watcher is told."""
+
+    ADDED = "ADDED"
+    MODIFIED = "MODIFIED"
+    DELETED = "DELETED"
+    SYNCED = "SYNCED"
+    """Every function that existed when the watch began has been sent; carries no function."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionEvent:
+    """One change to a namespace's functions: the function as it is after it (as it last
+    was, for a deletion)."""
+
+    type: EventType
+    function: Function | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogQuery:
+    """Which log lines of a function to read: the last lines of each pod, those since a
+    time, and whether to keep following new ones."""
+
+    name: str
+    tail_lines: int | None = None
+    since: datetime | None = None
+    follow: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogLine:
+    """One line a function's pod wrote, and when."""
+
+    pod: str
+    time: datetime
+    text: str

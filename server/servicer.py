@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import grpc
@@ -11,7 +13,7 @@ import grpc
 from fnplane.server import convert
 from fnplane.server.backend import FunctionBackend
 from fnplane.server.calls import current_caller
-from fnplane.server.errors import FnplaneError
+from fnplane.server.errors import FnplaneError, ResourceExhausted
 from fnplane.server.status import to_status
 from fnplane.server.validation import Limits, check_name, check_spec, check_update
 from fnplane.v1 import functions_pb2 as pb
@@ -20,6 +22,7 @@ from fnplane.v1 import functions_pb2_grpc
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 Method = Callable[["FunctionServicer", Request, grpc.ServicerContext], Response]
+StreamMethod = Callable[["FunctionServicer", Request, grpc.ServicerContext], Iterator[Response]]
 
 
 def reports_errors(method: Method[Request, Response]) -> Method[Request, Response]:
@@ -36,12 +39,63 @@ def reports_errors(method: Method[Request, Response]) -> Method[Request, Respons
     return serve
 
 
+def reports_stream_errors(
+    method: StreamMethod[Request, Response],
+) -> StreamMethod[Request, Response]:
+    """Turns a domain error raised while `method` streams into the call's gRPC status."""
+
+    @functools.wraps(method)
+    def serve(
+        self: FunctionServicer, request: Request, context: grpc.ServicerContext
+    ) -> Iterator[Response]:
+        try:
+            yield from method(self, request, context)
+        except FnplaneError as error:
+            context.abort_with_status(to_status(error))
+
+    return serve
+
+
+class _Streams:
+    """The long-lived streams being served, so that a stopping server can end them at once
+    and so that they cannot take every worker thread."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._open: set[Callable[[], None]] = set()
+
+    def open(self, close: Callable[[], None]) -> None:
+        with self._lock:
+            if len(self._open) >= self._limit:
+                raise ResourceExhausted(
+                    f"the server already serves {self._limit} watches and followed logs, "
+                    "its limit (--max-streams); try again later"
+                )
+            self._open.add(close)
+
+    def done(self, close: Callable[[], None]) -> None:
+        with self._lock:
+            self._open.discard(close)
+
+    def end_all(self) -> None:
+        with self._lock:
+            closes = list(self._open)
+        for close in closes:
+            close()
+
+
 class FunctionServicer(functions_pb2_grpc.FunctionServiceServicer):
     """Serves FunctionService from a backend, in the caller's namespace."""
 
-    def __init__(self, backend: FunctionBackend, limits: Limits) -> None:
+    def __init__(self, backend: FunctionBackend, limits: Limits, *, max_streams: int = 8) -> None:
         self._backend = backend
         self._limits = limits
+        self._streams = _Streams(max_streams)
+
+    def end_streams(self) -> None:
+        """Ends every watch and followed log being served, as a stopping server must."""
+        self._streams.end_all()
 
     @reports_errors
     def CreateFunction(
@@ -83,3 +137,39 @@ class FunctionServicer(functions_pb2_grpc.FunctionServiceServicer):
         return pb.DeleteFunctionResponse(
             message="function deleted successfully", name=request.name
         )
+
+    @reports_stream_errors
+    def WatchFunctions(
+        self, request: pb.WatchFunctionsRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.FunctionEvent]:
+        watch = self._backend.watch(current_caller().namespace)
+        try:
+            self._streams.open(watch.close)
+        except ResourceExhausted:
+            watch.close()
+            raise
+        # The callback runs when the caller hangs up, waking the wait for the next event.
+        context.add_callback(watch.close)
+        try:
+            for event in watch:
+                yield convert.event_to_pb(event)
+        finally:
+            self._streams.done(watch.close)
+            watch.close()
+
+    @reports_stream_errors
+    def GetFunctionLogs(
+        self, request: pb.GetFunctionLogsRequest, context: grpc.ServicerContext
+    ) -> Iterator[pb.LogLine]:
+        check_name(request.name)
+        query = convert.log_query_from_request(request, now=datetime.now(UTC))
+        lines = self._backend.logs(current_caller().namespace, query)
+        try:
+            if query.follow:
+                self._streams.open(lines.close)
+            context.add_callback(lines.close)
+            for line in lines:
+                yield convert.log_line_to_pb(line)
+        finally:
+            self._streams.done(lines.close)
+            lines.close()

@@ -591,3 +591,129 @@ class DeleteFunctionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteFunctionResponse: _TypeAlias = DeleteFunctionResponse  # noqa: Y015
+
+@_typing.final
+class WatchFunctionsRequest(_message.Message):
+    """WatchFunctionsRequest asks for the caller's functions and their changes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchFunctionsRequest: _TypeAlias = WatchFunctionsRequest  # noqa: Y015
+
+@_typing.final
+class FunctionEvent(_message.Message):
+    """FunctionEvent is one change to the caller's functions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    FUNCTION_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    """"ADDED", "MODIFIED" or "DELETED"; or "SYNCED", sent once after the functions that
+    existed when the watch began, and the only type without a function.
+    """
+    @_builtins.property
+    def function(self) -> Global___Function:
+        """The whole function as it is after the change (as it last was, for "DELETED")."""
+
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        function: Global___Function | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["function", b"function"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["function", b"function", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FunctionEvent: _TypeAlias = FunctionEvent  # noqa: Y015
+
+@_typing.final
+class GetFunctionLogsRequest(_message.Message):
+    """GetFunctionLogsRequest names the function whose logs to send, and which lines."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TAIL_LINES_FIELD_NUMBER: _builtins.int
+    SINCE_SECONDS_FIELD_NUMBER: _builtins.int
+    SINCE_TIME_FIELD_NUMBER: _builtins.int
+    FOLLOW_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The function's name."""
+    tail_lines: _builtins.int
+    """Only the last this many lines of each pod; every line the cluster keeps when left out."""
+    since_seconds: _builtins.int
+    """Only lines written in the last this many seconds."""
+    follow: _builtins.bool
+    """Keep the stream open and send new lines as the pods write them."""
+    @_builtins.property
+    def since_time(self) -> _timestamp_pb2.Timestamp:
+        """Only lines written at or after this time; not together with since_seconds."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        tail_lines: _builtins.int | None = ...,
+        since_seconds: _builtins.int | None = ...,
+        since_time: _timestamp_pb2.Timestamp | None = ...,
+        follow: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_since_seconds", b"_since_seconds", "_tail_lines", b"_tail_lines", "since_seconds", b"since_seconds", "since_time", b"since_time", "tail_lines", b"tail_lines"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_since_seconds", b"_since_seconds", "_tail_lines", b"_tail_lines", "follow", b"follow", "name", b"name", "since_seconds", b"since_seconds", "since_time", b"since_time", "tail_lines", b"tail_lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__since_seconds: _TypeAlias = _typing.Literal["since_seconds"]  # noqa: Y015
+    _WhichOneofArgType__since_seconds: _TypeAlias = _typing.Literal["_since_seconds", b"_since_seconds"]  # noqa: Y015
+    _WhichOneofReturnType__tail_lines: _TypeAlias = _typing.Literal["tail_lines"]  # noqa: Y015
+    _WhichOneofArgType__tail_lines: _TypeAlias = _typing.Literal["_tail_lines", b"_tail_lines"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__since_seconds) -> _WhichOneofReturnType__since_seconds | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tail_lines) -> _WhichOneofReturnType__tail_lines | None: ...
+
+Global___GetFunctionLogsRequest: _TypeAlias = GetFunctionLogsRequest  # noqa: Y015
+
+@_typing.final
+class LogLine(_message.Message):
+    """LogLine is one line a function's pod wrote."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POD_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    pod: _builtins.str
+    """The pod that wrote the line."""
+    text: _builtins.str
+    """The line, without its line break."""
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When the container runtime received the line."""
+
+    def __init__(
+        self,
+        *,
+        pod: _builtins.str = ...,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pod", b"pod", "text", b"text", "time", b"time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogLine: _TypeAlias = LogLine  # noqa: Y015

@@ -64,6 +64,16 @@ class FunctionServiceStub:
                 request_serializer=fnplane_dot_v1_dot_functions__pb2.DeleteFunctionRequest.SerializeToString,
                 response_deserializer=fnplane_dot_v1_dot_functions__pb2.DeleteFunctionResponse.FromString,
                 _registered_method=True)
+        self.WatchFunctions = channel.unary_stream(
+                '/fnplane.v1.FunctionService/WatchFunctions',
+                request_serializer=fnplane_dot_v1_dot_functions__pb2.WatchFunctionsRequest.SerializeToString,
+                response_deserializer=fnplane_dot_v1_dot_functions__pb2.FunctionEvent.FromString,
+                _registered_method=True)
+        self.GetFunctionLogs = channel.unary_stream(
+                '/fnplane.v1.FunctionService/GetFunctionLogs',
+                request_serializer=fnplane_dot_v1_dot_functions__pb2.GetFunctionLogsRequest.SerializeToString,
+                response_deserializer=fnplane_dot_v1_dot_functions__pb2.LogLine.FromString,
+                _registered_method=True)
 
 
 class FunctionServiceServicer:
@@ -112,6 +122,25 @@ class FunctionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchFunctions(self, request, context):
+        """WatchFunctions sends every function of the caller's namespace as an ADDED event, then
+        one SYNCED event, then every change as it happens, until the caller hangs up. A watcher
+        that falls too far behind is ended with RESOURCE_EXHAUSTED and should watch again.
+        Over REST the events stream as newline-delimited JSON objects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFunctionLogs(self, request, context):
+        """GetFunctionLogs sends the log lines of a function's pods, oldest first, and with follow
+        keeps sending new lines until the caller hangs up. Only the kubernetes backend has logs;
+        the demo backend answers FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FunctionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +168,16 @@ def add_FunctionServiceServicer_to_server(servicer, server):
                     servicer.DeleteFunction,
                     request_deserializer=fnplane_dot_v1_dot_functions__pb2.DeleteFunctionRequest.FromString,
                     response_serializer=fnplane_dot_v1_dot_functions__pb2.DeleteFunctionResponse.SerializeToString,
+            ),
+            'WatchFunctions': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchFunctions,
+                    request_deserializer=fnplane_dot_v1_dot_functions__pb2.WatchFunctionsRequest.FromString,
+                    response_serializer=fnplane_dot_v1_dot_functions__pb2.FunctionEvent.SerializeToString,
+            ),
+            'GetFunctionLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetFunctionLogs,
+                    request_deserializer=fnplane_dot_v1_dot_functions__pb2.GetFunctionLogsRequest.FromString,
+                    response_serializer=fnplane_dot_v1_dot_functions__pb2.LogLine.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -281,6 +320,60 @@ class FunctionService:
             '/fnplane.v1.FunctionService/DeleteFunction',
             fnplane_dot_v1_dot_functions__pb2.DeleteFunctionRequest.SerializeToString,
             fnplane_dot_v1_dot_functions__pb2.DeleteFunctionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchFunctions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/fnplane.v1.FunctionService/WatchFunctions',
+            fnplane_dot_v1_dot_functions__pb2.WatchFunctionsRequest.SerializeToString,
+            fnplane_dot_v1_dot_functions__pb2.FunctionEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFunctionLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/fnplane.v1.FunctionService/GetFunctionLogs',
+            fnplane_dot_v1_dot_functions__pb2.GetFunctionLogsRequest.SerializeToString,
+            fnplane_dot_v1_dot_functions__pb2.LogLine.FromString,
             options,
             channel_credentials,
             insecure,

@@ -53,6 +53,17 @@ class FunctionServiceStub:
     """UpdateFunction changes some fields of a function and answers it as it now is."""
     DeleteFunction: _grpc.UnaryUnaryMultiCallable[_functions_pb2.DeleteFunctionRequest, _functions_pb2.DeleteFunctionResponse]
     """DeleteFunction removes a function and everything it runs."""
+    WatchFunctions: _grpc.UnaryStreamMultiCallable[_functions_pb2.WatchFunctionsRequest, _functions_pb2.FunctionEvent]
+    """WatchFunctions sends every function of the caller's namespace as an ADDED event, then
+    one SYNCED event, then every change as it happens, until the caller hangs up. A watcher
+    that falls too far behind is ended with RESOURCE_EXHAUSTED and should watch again.
+    Over REST the events stream as newline-delimited JSON objects.
+    """
+    GetFunctionLogs: _grpc.UnaryStreamMultiCallable[_functions_pb2.GetFunctionLogsRequest, _functions_pb2.LogLine]
+    """GetFunctionLogs sends the log lines of a function's pods, oldest first, and with follow
+    keeps sending new lines until the caller hangs up. Only the kubernetes backend has logs;
+    the demo backend answers FAILED_PRECONDITION.
+    """
 
 @_typing.type_check_only
 class FunctionServiceAsyncStub(FunctionServiceStub):
@@ -79,6 +90,17 @@ class FunctionServiceAsyncStub(FunctionServiceStub):
     """UpdateFunction changes some fields of a function and answers it as it now is."""
     DeleteFunction: _aio.UnaryUnaryMultiCallable[_functions_pb2.DeleteFunctionRequest, _functions_pb2.DeleteFunctionResponse]  # type: ignore[assignment]
     """DeleteFunction removes a function and everything it runs."""
+    WatchFunctions: _aio.UnaryStreamMultiCallable[_functions_pb2.WatchFunctionsRequest, _functions_pb2.FunctionEvent]  # type: ignore[assignment]
+    """WatchFunctions sends every function of the caller's namespace as an ADDED event, then
+    one SYNCED event, then every change as it happens, until the caller hangs up. A watcher
+    that falls too far behind is ended with RESOURCE_EXHAUSTED and should watch again.
+    Over REST the events stream as newline-delimited JSON objects.
+    """
+    GetFunctionLogs: _aio.UnaryStreamMultiCallable[_functions_pb2.GetFunctionLogsRequest, _functions_pb2.LogLine]  # type: ignore[assignment]
+    """GetFunctionLogs sends the log lines of a function's pods, oldest first, and with follow
+    keeps sending new lines until the caller hangs up. Only the kubernetes backend has logs;
+    the demo backend answers FAILED_PRECONDITION.
+    """
 
 class FunctionServiceServicer(metaclass=_abc_1.ABCMeta):
     """FunctionService manages functions: container images run with a replica count and
@@ -132,5 +154,28 @@ class FunctionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_functions_pb2.DeleteFunctionResponse, _abc.Awaitable[_functions_pb2.DeleteFunctionResponse]]:
         """DeleteFunction removes a function and everything it runs."""
+
+    @_abc_1.abstractmethod
+    def WatchFunctions(
+        self,
+        request: _functions_pb2.WatchFunctionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_functions_pb2.FunctionEvent], _abc.AsyncIterator[_functions_pb2.FunctionEvent]]:
+        """WatchFunctions sends every function of the caller's namespace as an ADDED event, then
+        one SYNCED event, then every change as it happens, until the caller hangs up. A watcher
+        that falls too far behind is ended with RESOURCE_EXHAUSTED and should watch again.
+        Over REST the events stream as newline-delimited JSON objects.
+        """
+
+    @_abc_1.abstractmethod
+    def GetFunctionLogs(
+        self,
+        request: _functions_pb2.GetFunctionLogsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_functions_pb2.LogLine], _abc.AsyncIterator[_functions_pb2.LogLine]]:
+        """GetFunctionLogs sends the log lines of a function's pods, oldest first, and with follow
+        keeps sending new lines until the caller hangs up. Only the kubernetes backend has logs;
+        the demo backend answers FAILED_PRECONDITION.
+        """
 
 def add_FunctionServiceServicer_to_server(servicer: FunctionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
