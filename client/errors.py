@@ -5,23 +5,28 @@ gRPC code and the server's message, and for invalid input the fields at fault.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import cast
 
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+# The client reports broken rules with the same type the server checks them with.
+from fnplane.server.errors import FieldViolation
 
-@dataclass(frozen=True)
-class FieldViolation:
-    """One rule a request broke: the field, and what the rule asks for."""
-
-    field: str
-    description: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.description}"
+__all__ = [
+    "AlreadyExists",
+    "DeadlineExceeded",
+    "FieldViolation",
+    "FnplaneError",
+    "InvalidArgument",
+    "InvalidOption",
+    "NotFound",
+    "PermissionDenied",
+    "Unauthenticated",
+    "Unavailable",
+    "from_rpc_error",
+]
 
 
 class FnplaneError(Exception):
