@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from fnplane.server import app, logs, stack
+from fnplane.server import logs, stack
 from fnplane.server.config import ServerConfig, click_options
 
 
@@ -19,6 +19,10 @@ def serve(**settings: Any) -> None:
     Example:
       fnplane serve --listen 127.0.0.1:50051 --backend demo
     """
+    # The server and its backends load here, not with the command line: `fnplane up`
+    # runs this command in a child and should not pay for them twice before it is ready.
+    from fnplane.server import app  # noqa: PLC0415
+
     config = ServerConfig(**settings)
     logs.configure(config.log_level, log_format=config.log_format)
     app.serve(config)
