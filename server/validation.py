@@ -23,6 +23,7 @@ _DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS_1123_SUBDOMAIN = re.compile(
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 )
+_WHITESPACE = re.compile(r"\s")
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 # A Kubernetes quantity: a signed decimal number, then a binary or decimal SI suffix or a
@@ -124,7 +125,7 @@ def _image_violations(field: str, image: str) -> Iterator[FieldViolation]:
         yield FieldViolation(field, "is required")
     elif len(image) > IMAGE_MAX:
         yield FieldViolation(field, f"must be at most {IMAGE_MAX} characters, got {len(image)}")
-    elif any(c.isspace() for c in image):
+    elif _WHITESPACE.search(image):
         yield FieldViolation(field, "must not contain whitespace")
     elif not _IMAGE.fullmatch(image):
         yield FieldViolation(
