@@ -1,0 +1,51 @@
+"""The bare gRPC ceiling: a unary call with an empty request and reply, nothing else.
+
+It is served with the settings fnplane's server uses (the same thread pool size and server
+options) but without interceptors, auth, validation or a backend, so the gap between it and
+fnplane's calls is the cost of fnplane itself. Run it as `python -m bench.ceiling --port N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from concurrent import futures
+
+import grpc
+
+from fnplane.server.config import ServerConfig
+
+METHOD = "/fnplane.bench.Ceiling/Call"
+
+
+def _answer(request: bytes, context: grpc.ServicerContext) -> bytes:
+    return b""
+
+
+def serve(port: int) -> None:
+    """Serves the empty call on 127.0.0.1:`port` until SIGTERM or SIGINT."""
+    settings = ServerConfig()
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
+        options=[("grpc.so_reuseport", 0)],
+    )
+    service, _, method = METHOD.lstrip("/").partition("/")
+    handler = grpc.unary_unary_rpc_method_handler(_answer)
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service, {method: handler}),)
+    )
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    server.stop(1).wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    serve(parser.parse_args().port)

@@ -1,0 +1,161 @@
+"""A gRPC load generator: several client processes, each with several threads in a closed loop.
+
+On a 2-core machine one Python client process cannot keep a server busy, so the calls come
+from several processes (started with `spawn`, so no gRPC state is shared through `fork`).
+Each thread makes one call at a time; the number of calls in flight is processes x threads.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.synchronize import Barrier
+from queue import Empty
+from typing import Any
+
+import grpc
+
+from bench.ceiling import METHOD
+from bench.measures import Load, percentile
+from bench.processes import cpu_seconds
+from fnplane.v1 import functions_pb2 as pb
+from fnplane.v1 import functions_pb2_grpc
+
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", -1)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One kind of call to drive: `kind` is ceiling, create, get or list."""
+
+    kind: str
+    target: str
+    token: str = ""
+    name: str = ""
+    """The function a get asks for, or the name prefix a create makes new names from."""
+
+
+def drive(
+    label: str,
+    call: Call,
+    *,
+    seconds: float,
+    processes: int,
+    threads: int,
+    watch: dict[str, int] | None = None,
+) -> Load:
+    """Drives `call` from `processes` x `threads` callers for `seconds`; answers what it
+    measured, with the CPU time per call of each process in `watch` (name -> pid)."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes + 1)
+    results = context.Queue()
+    workers = [
+        context.Process(
+            target=_worker,
+            args=(_Share(call, index, threads, seconds), barrier, results),
+            daemon=True,
+        )
+        for index in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        barrier.wait(timeout=60)
+        cpu_before = {name: cpu_seconds(pid) for name, pid in (watch or {}).items()}
+        outcomes = [results.get(timeout=seconds + 120) for _ in workers]
+        cpu_after = {name: cpu_seconds(pid) for name, pid in (watch or {}).items()}
+    except (Empty, threading.BrokenBarrierError) as error:
+        raise RuntimeError(f"the {label} load generator did not finish") from error
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.kill()
+
+    latencies = sorted(value for outcome in outcomes for value in outcome[0])
+    errors = sum(outcome[1] for outcome in outcomes)
+    elapsed = max(outcome[2] for outcome in outcomes)
+    calls = len(latencies)
+    return Load(
+        name=label,
+        calls=calls,
+        errors=errors,
+        seconds=round(elapsed, 3),
+        p50_ms=round(percentile(latencies, 0.50), 3),
+        p99_ms=round(percentile(latencies, 0.99), 3),
+        concurrency=processes * threads,
+        cpu_ms={
+            name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(calls + errors, 1), 4)
+            for name in cpu_before
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Share:
+    """One client process's part of a load."""
+
+    call: Call
+    index: int
+    threads: int
+    seconds: float
+
+
+def _worker(share: _Share, barrier: Barrier, results: Any) -> None:
+    call, index, threads, seconds = share.call, share.index, share.threads, share.seconds
+    with grpc.insecure_channel(call.target, options=CHANNEL_OPTIONS) as channel:
+        invokers = [_invoker(call, channel, f"{index}-{thread}") for thread in range(threads)]
+        for invoke in invokers:
+            invoke()  # connects and warms up before the clock starts
+        latencies: list[list[float]] = [[] for _ in invokers]
+        errors = [0] * len(invokers)
+        barrier.wait(timeout=60)
+        start = time.perf_counter()
+        deadline = start + seconds
+
+        def loop(slot: int) -> None:
+            invoke = invokers[slot]
+            mine = latencies[slot]
+            while (began := time.perf_counter()) < deadline:
+                try:
+                    invoke()
+                except grpc.RpcError:
+                    errors[slot] += 1
+                    continue
+                mine.append((time.perf_counter() - began) * 1000)
+
+        running = [threading.Thread(target=loop, args=(slot,)) for slot in range(threads)]
+        for thread in running:
+            thread.start()
+        for thread in running:
+            thread.join()
+        elapsed = time.perf_counter() - start
+    results.put(([value for slot in latencies for value in slot], sum(errors), elapsed))
+
+
+def _invoker(call: Call, channel: grpc.Channel, caller: str) -> Callable[[], object]:
+    """Answers a function making one call of `call.kind`; creates make a new name each time."""
+    metadata: tuple[tuple[str, str | bytes], ...] = (("authorization", f"Bearer {call.token}"),)
+    if call.kind == "ceiling":
+        empty = channel.unary_unary(METHOD, None, None)
+        return lambda: empty(b"", timeout=60)
+    stub = functions_pb2_grpc.FunctionServiceStub(channel)
+    if call.kind == "get":
+        get = pb.GetFunctionRequest(name=call.name)
+        return lambda: stub.GetFunction(get, metadata=metadata, timeout=60)
+    if call.kind == "list":
+        listing = pb.ListFunctionsRequest()
+        return lambda: stub.ListFunctions(listing, metadata=metadata, timeout=60)
+    if call.kind == "create":
+        counter = iter(range(10**9))
+        return lambda: stub.CreateFunction(
+            pb.CreateFunctionRequest(
+                name=f"{call.name}-{caller}-{next(counter)}", image="nginx:alpine", replicas=1
+            ),
+            metadata=metadata,
+            timeout=60,
+        )
+    raise ValueError(f"unknown call kind {call.kind!r}")

@@ -1,0 +1,96 @@
+"""How long `fnplane up` takes until every port answers, against Envoy alone on the same
+configuration (the part of the start that fnplane cannot make shorter)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.servers import envoy_argv, envoy_ready, serving
+from fnplane.envoy import config
+from fnplane.server.stack import UpConfig
+from tests.support.processes import Child, fnplane_argv
+from tests.support.waiting import free_port, port_answers, wait_until
+
+
+def _ports() -> dict[str, int]:
+    return {name: free_port() for name in ("http", "grpc", "dashboard", "admin")}
+
+
+def _timed_start(argv: list[str], log: Path, ready: Callable[[], bool]) -> float:
+    began = time.perf_counter()
+    with Child(argv, log=log) as child:
+        wait_until(lambda: ready() or not child.alive(), timeout=60, interval=0.005)
+        elapsed = time.perf_counter() - began
+        if not child.alive():
+            raise RuntimeError(f"{argv[0]} exited while starting:\n{child.output()[-3000:]}")
+    return elapsed
+
+
+def envoy_alone(logs: Path, attempt: int) -> float:
+    """Starts Envoy on the configuration `fnplane up` would write; answers the seconds until
+    its public ports answer and it reports itself ready."""
+    ports = _ports()
+    site = config.Site(
+        http_host="127.0.0.1",
+        http_port=ports["http"],
+        dashboard_port=ports["dashboard"],
+        grpc_port=ports["grpc"],
+        admin_port=ports["admin"],
+        max_request_bytes=UpConfig().max_request_bytes,
+    )
+    path = logs / f"startup-envoy-{attempt}.yaml"
+    path.write_text(config.render(site))
+
+    def ready() -> bool:
+        return (
+            port_answers(ports["http"])
+            and port_answers(ports["dashboard"])
+            and envoy_ready(ports["admin"])
+        )
+
+    return _timed_start(envoy_argv(path), logs / f"startup-envoy-{attempt}.log", ready)
+
+
+def fnplane_up(logs: Path, attempt: int) -> float:
+    """Starts `fnplane up`; answers the seconds until the server, Envoy's public ports and its
+    admin interface all answer."""
+    ports = _ports()
+    argv = fnplane_argv(
+        "up",
+        "--backend=demo",
+        "--http-host=127.0.0.1",
+        f"--http-port={ports['http']}",
+        f"--grpc-port={ports['grpc']}",
+        f"--dashboard-port={ports['dashboard']}",
+        f"--admin-port={ports['admin']}",
+        f"--metrics-port={free_port()}",
+        "--grace-seconds=1",
+    )
+
+    def ready() -> bool:
+        return (
+            port_answers(ports["http"])
+            and port_answers(ports["dashboard"])
+            and envoy_ready(ports["admin"])
+            and serving(f"127.0.0.1:{ports['grpc']}")
+        )
+
+    return _timed_start(argv, logs / f"startup-up-{attempt}.log", ready)
+
+
+def measure(logs: Path, *, attempts: int = 3) -> dict[str, float | list[float]]:
+    """Answers the median start time of each, over `attempts` alternating starts."""
+    envoy: list[float] = []
+    up: list[float] = []
+    for attempt in range(attempts):
+        envoy.append(envoy_alone(logs, attempt))
+        up.append(fnplane_up(logs, attempt))
+    return {
+        "envoy_seconds": round(statistics.median(envoy), 3),
+        "fnplane_up_seconds": round(statistics.median(up), 3),
+        "envoy_samples": [round(value, 3) for value in envoy],
+        "fnplane_up_samples": [round(value, 3) for value in up],
+    }
