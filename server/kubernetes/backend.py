@@ -98,31 +98,40 @@ class KubernetesBackend:
         # Counted from the cache, so two creates racing at the limit may both pass: the
         # quota bounds a namespace's size, it is not a hard transactional guarantee.
         check_quota(len(self._cache.functions(namespace)), self._limits)
+        # Until its Service is made, a new function must not read as one whose Service is
+        # missing, whatever order the watches deliver the two objects in.
+        self._cache.expect_service(namespace, spec.name)
+        service: KubeObject | None = None
         try:
-            deployment = self._create_deployment(namespace, spec)
+            deployment = self._create_deployment_once(namespace, spec)
+            try:
+                service = self._cluster.create_service(namespace, service_for(spec, deployment))
+            except FnplaneError as error:
+                self._roll_back(namespace, deployment)
+                if isinstance(error, AlreadyExists):
+                    raise AlreadyExists(
+                        f"function {spec.name!r} cannot be created: a Service of that name "
+                        f"already exists in namespace {namespace!r}"
+                    ) from None
+                raise
+        finally:
+            self._cache.service_written(namespace, service, spec.name)
+
+        log.info("created function %s/%s (image %s)", namespace, spec.name, spec.image)
+        return self._cache.written(namespace, deployment)
+
+    def _create_deployment_once(self, namespace: str, spec: FunctionSpec) -> KubeObject:
+        try:
+            return self._create_deployment(namespace, spec)
         except AlreadyExists:
             # Taken, unless by a create of this process that its caller was told had failed
             # (a retry right after a timeout): that one is removed and the name is free.
             if not self._cache.reclaim(namespace, spec.name):
                 raise AlreadyExists(f"function {spec.name!r} already exists") from None
             try:
-                deployment = self._create_deployment(namespace, spec)
+                return self._create_deployment(namespace, spec)
             except AlreadyExists:
                 raise AlreadyExists(f"function {spec.name!r} already exists") from None
-
-        try:
-            self._cluster.create_service(namespace, service_for(spec, deployment))
-        except FnplaneError as error:
-            self._roll_back(namespace, deployment)
-            if isinstance(error, AlreadyExists):
-                raise AlreadyExists(
-                    f"function {spec.name!r} cannot be created: a Service of that name "
-                    f"already exists in namespace {namespace!r}"
-                ) from None
-            raise
-
-        log.info("created function %s/%s (image %s)", namespace, spec.name, spec.image)
-        return self._cache.written(namespace, deployment)
 
     def _create_deployment(self, namespace: str, spec: FunctionSpec) -> KubeObject:
         token = secrets.token_hex(8)

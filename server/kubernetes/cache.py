@@ -6,6 +6,14 @@ From then on reads are answered from memory. The watch resumes from the last res
 it saw, lists again when the API server answers 410 Gone (that version is no longer kept), and
 reconnects with a growing delay while the API server cannot be reached.
 
+The functions' Services are listed (first) and watched the same way: a function whose
+Service is gone cannot be reached, so it is reported Failed, saying so, until the Service is
+back. A Service this process is about to make counts as there, so a function being created
+is never reported without one. When a fresh list of Services finds one gone, the
+Deployments are listed again before that is believed: after time away from the API server,
+a function deleted meanwhile (its Service removed with it) is then told as deleted, not as
+failed first.
+
 A caller's own writes are recorded as soon as the API server answers them, so the caller's
 next read sees them even before the watch delivers the same change. Resource versions are
 opaque to clients in principle; they are compared as the integers every API server sends, so
@@ -14,18 +22,20 @@ that an older event arriving late never replaces newer state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kubernetes.watch.watch import iter_resp_lines
 from urllib3 import HTTPResponse
 
-from fnplane.server.domain import EventType, Function, FunctionEvent
+from fnplane.server.domain import EventType, Function, FunctionEvent, Status
 from fnplane.server.errors import Conflict, FnplaneError, NotFound
 from fnplane.server.kubernetes.api_errors import ResourceVersionExpired
 from fnplane.server.kubernetes.cluster import Cluster
@@ -64,16 +74,23 @@ class NamespaceView:
         self._deleted: set[str] = set()
         # Creates whose caller was told they failed, by name: their create token.
         self._abandoned: dict[str, str] = {}
+        # The functions' Services by name: uid and resourceVersion of the one last seen.
+        self._services: dict[str, tuple[str, int]] = {}
+        # Names whose Service this process is making right now.
+        self._expected: set[str] = set()
+        # Names whose Service a fresh list found gone, not believed until the Deployments
+        # are listed again too.
+        self._unconfirmed: set[str] = set()
 
     def functions(self) -> list[Function]:
         with self._lock:
-            entries = list(self._entries.values())
-        return sorted((e.function for e in entries), key=lambda f: f.name)
+            shown = [self._shown(e.function) for e in self._entries.values()]
+        return sorted(shown, key=_by_name)
 
     def function(self, name: str) -> Function | None:
         with self._lock:
             entry = self._entries.get(name)
-        return entry.function if entry else None
+            return self._shown(entry.function) if entry else None
 
     def abandon(self, name: str, token: str) -> None:
         """Records that the create with `token` of function `name` was reported failed."""
@@ -100,8 +117,59 @@ class NamespaceView:
     def subscribe(self) -> FunctionWatch:
         """Answers a watch that starts with the functions as they are now."""
         with self._lock:
-            functions = sorted((e.function for e in self._entries.values()), key=_by_name)
+            functions = sorted(
+                (self._shown(e.function) for e in self._entries.values()), key=_by_name
+            )
             return self._watchers.subscribe(self.namespace, functions)
+
+    def expect_service(self, name: str) -> None:
+        """Records that this process is making the Service of function `name`."""
+        with self._lock, self._showing([name]):
+            self._expected.add(name)
+
+    def expected_done(self, name: str) -> None:
+        """Records that this process has made, or given up making, the Service of `name`."""
+        with self._lock, self._showing([name]):
+            self._expected.discard(name)
+
+    def put_service(self, service: KubeObject) -> None:
+        """Records a function's Service as added or changed, unless newer state is known."""
+        name, uid, version = _identity(service)
+        with self._lock, self._showing([name]):
+            current = self._services.get(name)
+            if current is None or current[1] <= version:
+                self._services[name] = (uid, version)
+                self._unconfirmed.discard(name)
+
+    def remove_service(self, service: KubeObject) -> None:
+        """Records that a function's Service was deleted."""
+        name, uid, _ = _identity(service)
+        with self._lock, self._showing([name]):
+            current = self._services.get(name)
+            if current is not None and current[0] == uid:
+                del self._services[name]
+
+    def replace_services(self, listed: KubeObject) -> tuple[str, bool]:
+        """Makes a fresh list of Services the known state, keeping writes newer than the
+        list; answers the list's resourceVersion, and whether a Service known before is gone
+        (which is believed only once the Deployments are listed again)."""
+        list_version_text = str(listed.get("metadata", {}).get("resourceVersion") or "")
+        list_version = int(list_version_text) if list_version_text.isdigit() else 0
+        fresh = {
+            name: (uid, version)
+            for name, uid, version in map(_identity, listed.get("items") or [])
+        }
+        with self._lock:
+            kept = {
+                name: known
+                for name, known in self._services.items()
+                if name not in fresh and known[1] > list_version
+            }
+            gone = set(self._services) - set(fresh) - set(kept)
+            self._unconfirmed |= gone
+            with self._showing(list(self._entries)):
+                self._services = {**fresh, **kept}
+        return list_version_text, bool(gone)
 
     def put(self, deployment: KubeObject) -> Function:
         """Records a Deployment as added or changed, unless newer state is known; answers the
@@ -148,21 +216,42 @@ class NamespaceView:
                     self._drop(name, current.uid)
             # A deleted uid the list no longer shows is gone for good.
             self._deleted &= {entry.uid for entry in fresh}
+            # Both lists are fresh now: a Service still missing is missing indeed.
+            with self._showing(list(self._entries)):
+                self._unconfirmed.clear()
         return list_version_text
 
     def _set(self, entry: _Entry) -> None:
         current = self._entries.get(entry.function.name)
         self._entries[entry.function.name] = entry
         if current is None:
-            self._tell(EventType.ADDED, entry.function)
+            self._tell(EventType.ADDED, self._shown(entry.function))
         elif current.function != entry.function:
-            self._tell(EventType.MODIFIED, entry.function)
+            self._tell(EventType.MODIFIED, self._shown(entry.function))
 
     def _drop(self, name: str, uid: str) -> None:
         current = self._entries.get(name)
         if current is not None and current.uid == uid:
             del self._entries[name]
-            self._tell(EventType.DELETED, current.function)
+            self._tell(EventType.DELETED, self._shown(current.function))
+
+    def _shown(self, function: Function) -> Function:
+        """Answers a function as reported: Failed, saying why, while its Service is gone."""
+        name = function.name
+        if name in self._services or name in self._expected or name in self._unconfirmed:
+            return function
+        return replace(function, status=Status.FAILED, status_message=SERVICE_MISSING)
+
+    @contextlib.contextmanager
+    def _showing(self, names: list[str]) -> Iterator[None]:
+        """Tells watchers of each function among `names` whose report changes inside the
+        block; the view's lock must be held."""
+        before = {n: self._shown(e.function) for n in names if (e := self._entries.get(n))}
+        yield
+        for name, shown in before.items():
+            entry = self._entries.get(name)
+            if entry is not None and (after := self._shown(entry.function)) != shown:
+                self._tell(EventType.MODIFIED, after)
 
     def _tell(self, kind: EventType, function: Function) -> None:
         self._watchers.publish(self.namespace, FunctionEvent(type=kind, function=function))
@@ -177,8 +266,26 @@ def _by_name(function: Function) -> str:
     return function.name
 
 
-class _Watcher:
-    """Lists and then watches one namespace's Deployments, feeding a NamespaceView."""
+def _identity(obj: KubeObject) -> tuple[str, str, int]:
+    metadata = obj["metadata"]
+    return metadata["name"], str(metadata.get("uid", "")), _version_of(obj)
+
+
+SERVICE_MISSING = (
+    "its Service is missing, so nothing routes to it; delete the function and create it again"
+)
+
+
+class _Follower:
+    """Lists one kind of a namespace's objects and then watches them, feeding its view.
+
+    Subclasses say what to list, what to watch and what an event means (`_list`, `_open`,
+    `_apply`); the loop that resumes, lists again on 410 or on request, and backs off is
+    shared.
+    """
+
+    resource = ""
+    """The resource followed, as logs name it."""
 
     def __init__(
         self,
@@ -198,6 +305,7 @@ class _Watcher:
         self._response: HTTPResponse | None = None
         self._version = ""
         self._thread: threading.Thread | None = None
+        self._relist_requested = threading.Event()
         self.heard: float | None = None
         """When (time.monotonic) the API server last sent a list or a watch event."""
 
@@ -217,18 +325,27 @@ class _Watcher:
                 return
             self._list()
             self._thread = threading.Thread(
-                target=self._run, name=f"watch-{self.view.namespace}", daemon=True
+                target=self._run, name=f"watch-{self.resource}-{self.view.namespace}", daemon=True
             )
             self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
+        self._interrupt()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def request_relist(self) -> None:
+        """Makes the watch list the objects again now, instead of waiting for the next
+        event."""
+        self._relist_requested.set()
+        self._interrupt()
+
+    def _interrupt(self) -> None:
         with self._response_lock:
             if self._response is not None:
                 # Interrupts the watch thread's blocked read at once.
                 self._response.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         namespace = self.view.namespace
@@ -236,16 +353,17 @@ class _Watcher:
         relist = False
         while not self._stopping.is_set():
             try:
-                if relist:
+                if relist or self._relist_requested.is_set():
+                    self._relist_requested.clear()
                     self._list()
                     relist = False
-                    log.info("listed deployments in namespace %r again", namespace)
+                    log.info("listed %s in namespace %r again", self.resource, namespace)
                 if self._follow():
                     delay = self._backoff[0]
             except ResourceVersionExpired:
                 log.info(
-                    "watch of deployments in namespace %r: resourceVersion %s expired, "
-                    "listing again",
+                    "watch of %s in namespace %r: resourceVersion %s expired, listing again",
+                    self.resource,
                     namespace,
                     self._version,
                 )
@@ -253,14 +371,132 @@ class _Watcher:
             except Exception as error:  # any failure: the watch is retried, reads go on
                 if self._stopping.is_set():
                     break
+                if self._relist_requested.is_set():
+                    continue  # interrupted on purpose, to list again
                 log.warning(
-                    "watch of deployments in namespace %r failed (%s); retrying in %.1fs",
+                    "watch of %s in namespace %r failed (%s); retrying in %.1fs",
+                    self.resource,
                     namespace,
                     error,
                     delay,
                 )
                 self._stopping.wait(delay)
                 delay = min(delay * 2, self._backoff[1])
+
+    def _follow(self) -> bool:
+        """Follows one watch request until the API server ends it; answers whether any
+        event came."""
+        response = self._open()
+        with self._response_lock:
+            self._response = response
+        events = 0
+        try:
+            if self._stopping.is_set():
+                return False
+            for line in iter_resp_lines(response):
+                if line:
+                    self._handle(json.loads(line))
+                    events += 1
+        finally:
+            with self._response_lock:
+                self._response = None
+            response.release_conn()
+        return events > 0
+
+    def _handle(self, event: dict[str, Any]) -> None:
+        self.heard = time.monotonic()
+        kind, obj = event.get("type"), event.get("object") or {}
+        if kind == "ERROR":
+            if obj.get("code") == 410:
+                raise ResourceVersionExpired(str(obj.get("message", "")))
+            raise RuntimeError(f"the watch answered an error: {obj.get('message', obj)}")
+        if kind in ("ADDED", "MODIFIED", "DELETED"):
+            self._apply(kind, obj)
+        version = (obj.get("metadata") or {}).get("resourceVersion")
+        if version:
+            self._version = str(version)
+
+    def _list(self) -> None:
+        """Lists the objects and makes them the view's state, setting the watch's version."""
+        raise NotImplementedError
+
+    def _open(self) -> HTTPResponse:
+        """Opens a watch of the objects from the current version."""
+        raise NotImplementedError
+
+    def _apply(self, kind: str, obj: KubeObject) -> None:
+        """Records one ADDED, MODIFIED or DELETED event in the view."""
+        raise NotImplementedError
+
+
+class _ServiceFollower(_Follower):
+    """Follows one namespace's function Services, so that a missing one is noticed."""
+
+    resource = "services"
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        view: NamespaceView,
+        *,
+        watch_seconds: int,
+        backoff: tuple[float, float],
+        on_gone: Callable[[], None],
+    ) -> None:
+        super().__init__(cluster, view, watch_seconds=watch_seconds, backoff=backoff)
+        self._on_gone = on_gone
+
+    def _list(self) -> None:
+        listed = self._cluster.list_services(self.view.namespace)
+        self.heard = time.monotonic()
+        self._version, gone = self.view.replace_services(listed)
+        if gone:
+            self._on_gone()
+
+    def _open(self) -> HTTPResponse:
+        return self._cluster.watch_services(
+            self.view.namespace, self._version, timeout_seconds=self._watch_seconds
+        )
+
+    def _apply(self, kind: str, obj: KubeObject) -> None:
+        if kind == "DELETED":
+            self.view.remove_service(obj)
+        else:
+            self.view.put_service(obj)
+
+
+class _Watcher(_Follower):
+    """Follows one namespace's function Deployments, and through `services` their Services,
+    feeding a NamespaceView."""
+
+    resource = "deployments"
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        view: NamespaceView,
+        *,
+        watch_seconds: int,
+        backoff: tuple[float, float],
+    ) -> None:
+        super().__init__(cluster, view, watch_seconds=watch_seconds, backoff=backoff)
+        self.services = _ServiceFollower(
+            cluster,
+            view,
+            watch_seconds=watch_seconds,
+            backoff=backoff,
+            on_gone=self.request_relist,
+        )
+
+    def start(self) -> None:
+        """Lists the Services, then the Deployments, and follows both; raises what a list
+        raised. Services go first so that no function is ever seen without its Service."""
+        self.services.start()
+        super().start()
+
+    def stop(self) -> None:
+        self.services.stop()
+        super().stop()
 
     def abandon(self, name: str, token: str) -> None:
         """Makes sure the Deployment of a create reported failed does not stay: removed now
@@ -325,44 +561,18 @@ class _Watcher:
         self.view.settle(name)
         return True
 
-    def _follow(self) -> bool:
-        """Follows one watch request until the API server ends it; answers whether any
-        event came."""
-        response = self._cluster.watch_deployments(
+    def _open(self) -> HTTPResponse:
+        return self._cluster.watch_deployments(
             self.view.namespace, self._version, timeout_seconds=self._watch_seconds
         )
-        with self._response_lock:
-            self._response = response
-        events = 0
-        try:
-            if self._stopping.is_set():
-                return False
-            for line in iter_resp_lines(response):
-                if line:
-                    self._handle(json.loads(line))
-                    events += 1
-        finally:
-            with self._response_lock:
-                self._response = None
-            response.release_conn()
-        return events > 0
 
-    def _handle(self, event: dict[str, Any]) -> None:
-        self.heard = time.monotonic()
-        kind, obj = event.get("type"), event.get("object") or {}
-        if kind == "ERROR":
-            if obj.get("code") == 410:
-                raise ResourceVersionExpired(str(obj.get("message", "")))
-            raise RuntimeError(f"the watch answered an error: {obj.get('message', obj)}")
-        if kind in ("ADDED", "MODIFIED") and self.view.abandoned(obj):
-            self._discard(obj)
-        elif kind in ("ADDED", "MODIFIED"):
-            self.view.put(obj)
-        elif kind == "DELETED":
+    def _apply(self, kind: str, obj: KubeObject) -> None:
+        if kind == "DELETED":
             self.view.remove(obj)
-        version = (obj.get("metadata") or {}).get("resourceVersion")
-        if version:
-            self._version = str(version)
+        elif self.view.abandoned(obj):
+            self._discard(obj)
+        else:
+            self.view.put(obj)
 
 
 class FunctionCache:
@@ -419,6 +629,18 @@ class FunctionCache:
         the name is free again."""
         return self._watcher(namespace).reclaim(name)
 
+    def expect_service(self, namespace: str, name: str) -> None:
+        """Records that this process is about to make the Service of function `name`."""
+        self._watcher(namespace).view.expect_service(name)
+
+    def service_written(self, namespace: str, service: KubeObject | None, name: str) -> None:
+        """Records the Service a write answered (None when the write failed) and that
+        making it is over."""
+        view = self._watcher(namespace).view
+        if service is not None:
+            view.put_service(service)
+        view.expected_done(name)
+
     def deleted(self, namespace: str, name: str, uid: str) -> None:
         """Records that this process deleted the Deployment `name` with `uid`."""
         self._watcher(namespace).view.forget(name, uid)
@@ -428,7 +650,8 @@ class FunctionCache:
         (time.monotonic) the API server was last heard from; None before it was."""
         with self._lock:
             watchers = list(self._watchers.values())
-        heard = [w.heard for w in watchers if w.heard is not None]
+        followers = [f for w in watchers for f in (w, w.services)]
+        heard = [f.heard for f in followers if f.heard is not None]
         return sum(len(w.view.functions()) for w in watchers), max(heard, default=None)
 
     def resume_version(self, namespace: str) -> str:

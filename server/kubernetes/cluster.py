@@ -118,6 +118,35 @@ class Cluster:
                 )
             )
 
+    def list_services(self, namespace: str) -> KubeObject:
+        """Answers the ServiceList of every function's Service in `namespace`."""
+        call = ApiCall(verb="list", resource="services", namespace=namespace)
+        with self._calling(call):
+            return _json(
+                self._core.list_namespaced_service(
+                    namespace, label_selector=MANAGED_SELECTOR, **self._options()
+                )
+            )
+
+    def watch_services(
+        self, namespace: str, resource_version: str, *, timeout_seconds: int
+    ) -> HTTPResponse:
+        """Opens a watch of the functions' Services in `namespace`, as watch_deployments
+        does for their Deployments."""
+        call = ApiCall(verb="watch", resource="services", namespace=namespace)
+        with self._calling(call):
+            answer = self._core.list_namespaced_service(
+                namespace,
+                label_selector=MANAGED_SELECTOR,
+                watch=True,
+                resource_version=resource_version,
+                allow_watch_bookmarks=True,
+                timeout_seconds=timeout_seconds,
+                _preload_content=False,
+                _request_timeout=(self.timeout, timeout_seconds + self.timeout),
+            )
+            return _raw(answer)
+
     def read_service(self, namespace: str, name: str) -> KubeObject:
         call = ApiCall(verb="get", resource="services", namespace=namespace, name=name)
         with self._calling(call):

@@ -67,8 +67,11 @@ def test_the_first_read_of_a_namespace_lists_it_once(
     kube.list(NAMESPACE)
 
     lists = [r for r in fake.requests if r.verb == "list"]
+    # Services first, so that no function is ever seen before its Service is known.
     assert [(r.resource, r.namespace) for r in lists] == [
+        ("services", "team-a"),
         ("deployments", "team-a"),
+        ("services", NAMESPACE),
         ("deployments", NAMESPACE),
     ]
     assert all(r.query["labelSelector"] == "app.kubernetes.io/managed-by=fnplane" for r in lists)
@@ -125,7 +128,11 @@ def test_a_dropped_watch_resumes_from_its_last_version_without_listing_again(
 
     wait_until(lambda: _replicas(kube, "alpha") == 5, what="the change made while away")
     assert fake.request_count(verb="list") == 0
-    resumed = [r.query.get("resourceVersion") for r in fake.requests if r.verb == "watch"]
+    resumed = [
+        r.query.get("resourceVersion")
+        for r in fake.requests
+        if r.verb == "watch" and r.resource == "deployments"
+    ]
     assert resumed[0] == seen["metadata"]["resourceVersion"]
 
 
@@ -212,5 +219,9 @@ def test_bookmarks_move_the_resume_point_forward(
     fake.reset_requests()
     fake.drop_watches()
 
-    wait_until(lambda: fake.request_count(verb="watch") >= 1, what="the watch to resume")
-    assert fake.requests[0].query.get("resourceVersion") == str(latest)
+    wait_until(
+        lambda: fake.request_count(verb="watch", resource="deployments") >= 1,
+        what="the watch to resume",
+    )
+    resumed = [r for r in fake.requests if r.verb == "watch" and r.resource == "deployments"]
+    assert resumed[0].query.get("resourceVersion") == str(latest)
