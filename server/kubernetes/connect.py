@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubernetes import client, config
+from kubernetes.config import incluster_config
 
 from fnplane.server.errors import FnplaneError
 from fnplane.server.kubernetes.cluster import Cluster
 
 PROBE_TIMEOUT = 3.0
 """How long the start-up check waits for the API server, in seconds."""
+
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+"""Where Kubernetes mounts a pod's service account token and the cluster's CA."""
 
 
 class NoCluster(Exception):
@@ -40,12 +44,15 @@ class ClusterAccess:
 
 
 def find_cluster(
-    *, kubeconfig: str = "", environ: Mapping[str, str] | None = None
+    *,
+    kubeconfig: str = "",
+    environ: Mapping[str, str] | None = None,
+    service_account: Path = SERVICE_ACCOUNT,
 ) -> ClusterAccess:
     """Answers access to the first configured API server, checked to answer; raises
     NoCluster saying why there is none."""
     environ = os.environ if environ is None else environ
-    configuration, source = _configuration(kubeconfig, environ)
+    configuration, source = _configuration(kubeconfig, environ, service_account)
     # The check asks once, without the client's retries, so a start with an unreachable
     # cluster in its configuration waits at most PROBE_TIMEOUT.
     probe_configuration = copy.copy(configuration)
@@ -62,14 +69,19 @@ def find_cluster(
 
 
 def _configuration(
-    kubeconfig: str, environ: Mapping[str, str]
+    kubeconfig: str, environ: Mapping[str, str], service_account: Path
 ) -> tuple[client.Configuration, str]:
     configuration = client.Configuration()
     if kubeconfig:
         return _from_file(configuration, kubeconfig, f"kubeconfig {kubeconfig}")
     if environ.get("KUBERNETES_SERVICE_HOST"):
+        loader = incluster_config.InClusterConfigLoader(
+            token_filename=str(service_account / "token"),
+            cert_filename=str(service_account / "ca.crt"),
+            environ=environ,
+        )
         try:
-            config.load_incluster_config(client_configuration=configuration)
+            loader.load_and_set(configuration)
         except config.ConfigException as error:
             raise NoCluster(f"the in-cluster configuration is incomplete: {error}") from None
         return configuration, "in-cluster configuration"

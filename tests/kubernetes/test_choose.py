@@ -17,8 +17,10 @@ from fnplane.server.backend import FunctionBackend
 from fnplane.server.config import ServerConfig
 from fnplane.server.demo import DemoBackend
 from fnplane.server.kubernetes.backend import KubernetesBackend
+from fnplane.server.kubernetes.connect import NoCluster, find_cluster
 from fnplane.server.validation import Limits
 from tests.fakekube import FakeKubeApiServer
+from tests.support.certificates import self_signed
 from tests.support.processes import fnplane_argv
 from tests.support.waiting import free_port
 
@@ -174,3 +176,33 @@ def test_serve_with_kubernetes_and_no_cluster_exits_with_the_message(
 def _make_parent(path: Path) -> Path:
     path.parent.mkdir(parents=True)
     return path
+
+
+def _service_account(folder: Path, *, token: str) -> Path:
+    """Makes a folder laid out as Kubernetes mounts a pod's service account."""
+    account = folder / "serviceaccount"
+    account.mkdir()
+    (account / "token").write_text(token)
+    (account / "ca.crt").write_bytes(self_signed(folder).pem)
+    return account
+
+
+def test_in_a_pod_the_service_account_is_used_and_named(tmp_path: Path) -> None:
+    account = _service_account(tmp_path, token="a-service-account-token")
+    port = free_port()  # nothing answers there, so the search stops at the probe
+    environ = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(port)}
+
+    with pytest.raises(NoCluster) as refused:
+        find_cluster(environ=environ, service_account=account)
+
+    message = str(refused.value)
+    assert message.startswith("in-cluster configuration names the API server")
+    assert f"https://127.0.0.1:{port}" in message
+    assert "a-service-account-token" not in message
+
+
+def test_in_a_pod_without_its_token_the_reason_is_said(tmp_path: Path) -> None:
+    environ = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+
+    with pytest.raises(NoCluster, match="in-cluster configuration is incomplete"):
+        find_cluster(environ=environ, service_account=tmp_path / "missing")
