@@ -9,10 +9,10 @@ reconnects with a growing delay while the API server cannot be reached.
 The functions' Services are listed (first) and watched the same way: a function whose
 Service is gone cannot be reached, so it is reported Failed, saying so, until the Service is
 back. A Service this process is about to make counts as there, so a function being created
-is never reported without one. When a fresh list of Services finds one gone, the
-Deployments are listed again before that is believed: after time away from the API server,
-a function deleted meanwhile (its Service removed with it) is then told as deleted, not as
-failed first.
+is never reported without one. Two watches keep no order between them, so a Service found
+gone (by an event or by a fresh list) is believed only once the Deployments have been listed
+again, which is asked for at once: a function deleted by someone else, its Service removed
+with it, is then told as deleted, not as failed first.
 
 A caller's own writes are recorded as soon as the API server answers them, so the caller's
 next read sees them even before the watch delivers the same change. Resource versions are
@@ -141,13 +141,20 @@ class NamespaceView:
                 self._services[name] = (uid, version)
                 self._unconfirmed.discard(name)
 
-    def remove_service(self, service: KubeObject) -> None:
-        """Records that a function's Service was deleted."""
+    def remove_service(self, service: KubeObject) -> bool:
+        """Records that a function's Service was deleted; answers whether that waits to be
+        believed until the Deployments are listed again."""
         name, uid, _ = _identity(service)
         with self._lock, self._showing([name]):
             current = self._services.get(name)
-            if current is not None and current[0] == uid:
-                del self._services[name]
+            if current is None or current[0] != uid:
+                return False
+            del self._services[name]
+            if name not in self._entries:
+                return False
+            # Its Deployment may be going too, which another watch tells in its own time.
+            self._unconfirmed.add(name)
+            return True
 
     def replace_services(self, listed: KubeObject) -> tuple[str, bool]:
         """Makes a fresh list of Services the known state, keeping writes newer than the
@@ -234,6 +241,7 @@ class NamespaceView:
         if current is not None and current.uid == uid:
             del self._entries[name]
             self._tell(EventType.DELETED, self._shown(current.function))
+            self._unconfirmed.discard(name)
 
     def _shown(self, function: Function) -> Function:
         """Answers a function as reported: Failed, saying why, while its Service is gone."""
@@ -459,10 +467,10 @@ class _ServiceFollower(_Follower):
         )
 
     def _apply(self, kind: str, obj: KubeObject) -> None:
-        if kind == "DELETED":
-            self.view.remove_service(obj)
-        else:
+        if kind != "DELETED":
             self.view.put_service(obj)
+        elif self.view.remove_service(obj):
+            self._on_gone()
 
 
 class _Watcher(_Follower):
