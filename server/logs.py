@@ -8,9 +8,12 @@ one REST call can be found from the id Envoy logged.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
+import logging.handlers
+import queue
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -81,9 +84,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _Handoff(logging.handlers.QueueHandler):
+    """Hands records to the writing thread whole: the queue never leaves the process, so
+    nothing needs flattening, and formatting happens off the calling thread too."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
 def configure(level: str, *, log_format: str = "text") -> None:
-    """Sends log lines to stderr at `level` and above, as text or as JSON objects."""
+    """Sends log lines to stderr at `level` and above, as text or as JSON objects.
+
+    A call's thread only queues its line; one thread formats and writes them all, so a slow
+    or contended stderr never holds up a call. Lines still queued are written at exit.
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    handler.addFilter(_RequestIdFilter())
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    handoff = _Handoff(queue.SimpleQueue())
+    # The request id lives in the calling thread's context, so it is read before the handoff.
+    handoff.addFilter(_RequestIdFilter())
+    writer = logging.handlers.QueueListener(handoff.queue, handler)
+    writer.start()
+    atexit.register(writer.stop)
+    logging.basicConfig(level=level.upper(), handlers=[handoff], force=True)
