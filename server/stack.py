@@ -36,6 +36,8 @@ from fnplane.server.config import ServerConfig, env_var, flag, setting
 log = logging.getLogger("fnplane.up")
 
 LOOPBACK = "127.0.0.1"
+LISTENERS_CLOSE_SECONDS = 2.0
+"""How long a stop waits for Envoy's public listeners to close before stopping the server."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,6 +223,13 @@ class Stack:
                 pass
         except OSError as error:
             log.warning("Envoy did not close its listeners (%s); stopping anyway", error)
+            return
+        # Envoy answers before its listeners have closed; a connection taken in between
+        # would reach the server as it stops and be cancelled, so the stop waits for them.
+        host = LOOPBACK if self._up.http_host in ("0.0.0.0", "::", "") else self._up.http_host
+        deadline = time.monotonic() + LISTENERS_CLOSE_SECONDS
+        while time.monotonic() < deadline and _accepts(host, self._up.http_port):
+            time.sleep(0.01)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         try:
@@ -343,3 +352,12 @@ def _stop_with_parent() -> None:
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _accepts(host: str, port: int) -> bool:
+    """Answers whether something takes TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
