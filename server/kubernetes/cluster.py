@@ -71,16 +71,7 @@ class Cluster:
         call = ApiCall(verb="watch", resource="deployments", namespace=namespace)
         with self._calling(call):
             answer = self._apps.list_namespaced_deployment(
-                namespace,
-                label_selector=MANAGED_SELECTOR,
-                watch=True,
-                resource_version=resource_version,
-                allow_watch_bookmarks=True,
-                timeout_seconds=timeout_seconds,
-                _preload_content=False,
-                # The read timeout outlasts the server's own end of the watch, so a silent
-                # connection is noticed without cutting a quiet but healthy one.
-                _request_timeout=(self.timeout, timeout_seconds + self.timeout),
+                namespace, **self._watch_options(resource_version, timeout_seconds)
             )
             return _raw(answer)
 
@@ -136,14 +127,7 @@ class Cluster:
         call = ApiCall(verb="watch", resource="services", namespace=namespace)
         with self._calling(call):
             answer = self._core.list_namespaced_service(
-                namespace,
-                label_selector=MANAGED_SELECTOR,
-                watch=True,
-                resource_version=resource_version,
-                allow_watch_bookmarks=True,
-                timeout_seconds=timeout_seconds,
-                _preload_content=False,
-                _request_timeout=(self.timeout, timeout_seconds + self.timeout),
+                namespace, **self._watch_options(resource_version, timeout_seconds)
             )
             return _raw(answer)
 
@@ -210,6 +194,21 @@ class Cluster:
 
     def _options(self) -> dict[str, Any]:
         return {"_preload_content": False, "_request_timeout": self.timeout}
+
+    def _watch_options(self, resource_version: str, timeout_seconds: int) -> dict[str, Any]:
+        """Answers the options of a watch of the functions' objects after
+        `resource_version`, ended by the API server after `timeout_seconds`."""
+        return {
+            "label_selector": MANAGED_SELECTOR,
+            "watch": True,
+            "resource_version": resource_version,
+            "allow_watch_bookmarks": True,
+            "timeout_seconds": timeout_seconds,
+            "_preload_content": False,
+            # The read timeout outlasts the server's own end of the watch, so a silent
+            # connection is noticed without cutting a quiet but healthy one.
+            "_request_timeout": (self.timeout, timeout_seconds + self.timeout),
+        }
 
     @contextlib.contextmanager
     def _calling(self, call: ApiCall) -> Iterator[None]:
