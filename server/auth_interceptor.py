@@ -16,7 +16,7 @@ import grpc
 from fnplane.server.auth import Auth
 from fnplane.server.calls import Caller, calling_as
 from fnplane.server.errors import FnplaneError, Unauthenticated
-from fnplane.server.interceptors import Continuation, Handler, Interceptor, wrap_handler
+from fnplane.server.interceptors import Continuation, Handler, Interceptor, Wrapped
 from fnplane.server.status import to_status
 
 AUTHORIZATION = "authorization"
@@ -30,6 +30,7 @@ class BearerAuth(Interceptor):
     def __init__(self, auth: Auth, *, open_services: frozenset[str]) -> None:
         self._auth = auth
         self._open_services = open_services
+        self._wrapped = Wrapped(self._as_bearer)
 
     def intercept_service(
         self, continuation: Continuation, details: grpc.HandlerCallDetails
@@ -38,7 +39,7 @@ class BearerAuth(Interceptor):
         service = details.method.lstrip("/").partition("/")[0]
         if service in self._open_services:
             return handler
-        return wrap_handler(handler, details.method, self._as_bearer)
+        return self._wrapped.handler(handler, details.method)
 
     @contextlib.contextmanager
     def _as_bearer(

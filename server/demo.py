@@ -48,6 +48,9 @@ class DemoBackend:
         self._clock = clock
         self._lock = threading.Lock()
         self._functions: dict[str, dict[str, Function]] = {}
+        # Each namespace's functions sorted by name, as last listed; a write drops its own.
+        # Sorting touches every function, which for large namespaces is most of a List's cost.
+        self._sorted: dict[str, list[Function]] = {}
         self._watchers = Watchers(backlog=watch_backlog)
 
     def create(self, namespace: str, spec: FunctionSpec) -> Function:
@@ -58,13 +61,17 @@ class DemoBackend:
             check_quota(len(functions), self._limits)
             function = _observe(spec, namespace, self._clock())
             functions[spec.name] = function
+            self._sorted.pop(namespace, None)
             self._tell(namespace, EventType.ADDED, function)
             return function
 
     def list(self, namespace: str) -> list[Function]:
         with self._lock:
-            functions = list(self._functions.get(namespace, {}).values())
-        return sorted(functions, key=lambda f: f.name)
+            listed = self._sorted.get(namespace)
+            if listed is None:
+                listed = sorted(self._functions.get(namespace, {}).values(), key=lambda f: f.name)
+                self._sorted[namespace] = listed
+            return list(listed)
 
     def get(self, namespace: str, name: str) -> Function:
         with self._lock:
@@ -77,6 +84,7 @@ class DemoBackend:
             check_spec(spec, self._limits)
             function = _observe(spec, namespace, current.created_at)
             self._functions[namespace][update.name] = function
+            self._sorted.pop(namespace, None)
             if function != current:
                 self._tell(namespace, EventType.MODIFIED, function)
             return function
@@ -85,6 +93,7 @@ class DemoBackend:
         with self._lock:
             function = self._find(namespace, name)
             del self._functions[namespace][name]
+            self._sorted.pop(namespace, None)
             self._tell(namespace, EventType.DELETED, function)
 
     def watch(self, namespace: str) -> FunctionWatch:

@@ -20,6 +20,9 @@ class Status(enum.StrEnum):
     STOPPED = "Stopped"
 
 
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
 @dataclass(frozen=True, kw_only=True)
 class FunctionSpec:
     """What the user asked for: everything about a function that a user can set."""
@@ -37,9 +40,11 @@ class FunctionSpec:
 
     def __post_init__(self) -> None:
         # Maps are copied into read-only views so a spec can be shared between threads and
-        # stored without anyone changing it behind the backend's back.
+        # stored without anyone changing it behind the backend's back. Most are empty, and
+        # those share one view: a create then allocates less, and collects garbage less.
         for name in ("env", "labels", "annotations"):
-            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+            values = getattr(self, name)
+            object.__setattr__(self, name, MappingProxyType(dict(values)) if values else _EMPTY)
 
 
 @dataclass(frozen=True, kw_only=True)

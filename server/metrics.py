@@ -45,6 +45,7 @@ class ServerMetrics:
             ["method"],
             registry=self.registry,
         )
+        self._call_series: dict[tuple[str, grpc.StatusCode], tuple[Counter, Histogram]] = {}
         self._kubernetes_requests = Counter(
             "fnplane_kubernetes_requests",
             "Requests to the Kubernetes API server, by verb and outcome ('ok', the HTTP "
@@ -64,9 +65,19 @@ class ServerMetrics:
 
     def observe_call(self, method: str, code: grpc.StatusCode, seconds: float) -> None:
         """Records a finished gRPC call."""
-        method = method.lstrip("/")
-        self._calls.labels(method=method, code=code.name).inc()
-        self._call_seconds.labels(method=method).observe(seconds)
+        series = self._call_series.get((method, code))
+        if series is None:
+            # Looking a labelled series up costs a lock and a few dict lookups; the pairs of
+            # method and code are few, so each is looked up once.
+            name = method.lstrip("/")
+            series = (
+                self._calls.labels(method=name, code=code.name),
+                self._call_seconds.labels(method=name),
+            )
+            self._call_series[(method, code)] = series
+        calls, call_seconds = series
+        calls.inc()
+        call_seconds.observe(seconds)
 
     def observe_kubernetes_request(self, verb: str, outcome: str, seconds: float) -> None:
         """Records a request to the Kubernetes API server."""

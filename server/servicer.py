@@ -1,4 +1,4 @@
-"""The gRPC servicers: protobuf in, domain calls, protobuf out, errors as statuses."""
+"""The gRPC servicer: protobuf in, domain calls, protobuf out, errors as statuses."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import grpc
+from google.protobuf import message_factory
 
 from fnplane.server import convert
 from fnplane.server.backend import FunctionBackend
 from fnplane.server.calls import current_caller
+from fnplane.server.encoded import EncodedFunctions
 from fnplane.server.errors import FnplaneError, ResourceExhausted
 from fnplane.server.status import to_status
 from fnplane.server.validation import Limits, check_name, check_spec, check_update
 from fnplane.v1 import functions_pb2 as pb
-from fnplane.v1 import functions_pb2_grpc
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -56,6 +57,46 @@ def reports_stream_errors(
     return serve
 
 
+_SERVICE = pb.DESCRIPTOR.services_by_name["FunctionService"]
+_ANSWERED_ENCODED = frozenset({"GetFunction", "ListFunctions"})
+
+
+def add_to_server(servicer: FunctionServicer, server: grpc.Server) -> None:
+    """Serves every method of FunctionService from `servicer` on `server`.
+
+    The handlers come from the contract's descriptor, as the generated code's would, except
+    that Get and List have no response serializer: grpcio sends their bytes as they are.
+    """
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+    for method in _SERVICE.methods:
+        request = message_factory.GetMessageClass(method.input_type)
+        response = message_factory.GetMessageClass(method.output_type)
+        make = (
+            grpc.unary_stream_rpc_method_handler
+            if method.server_streaming
+            else grpc.unary_unary_rpc_method_handler
+        )
+        handlers[method.name] = make(
+            getattr(servicer, method.name),
+            request_deserializer=request.FromString,
+            response_serializer=(
+                None if method.name in _ANSWERED_ENCODED else response.SerializeToString
+            ),
+        )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(_SERVICE.full_name, handlers),)
+    )
+    # Registered methods are matched by grpcio's core rather than looked up per call; the
+    # type stubs predate the method.
+    cast(_Registering, server).add_registered_method_handlers(_SERVICE.full_name, handlers)
+
+
+class _Registering(Protocol):
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None: ...
+
+
 class _Streams:
     """The long-lived streams being served, so that a stopping server can end them at once
     and so that they cannot take every worker thread."""
@@ -85,13 +126,18 @@ class _Streams:
             close()
 
 
-class FunctionServicer(functions_pb2_grpc.FunctionServiceServicer):
-    """Serves FunctionService from a backend, in the caller's namespace."""
+class FunctionServicer:
+    """Serves FunctionService from a backend, in the caller's namespace.
+
+    Get and List answer bytes already encoded (see `fnplane.server.encoded`); `add_to_server`
+    registers them so.
+    """
 
     def __init__(self, backend: FunctionBackend, limits: Limits, *, max_streams: int = 8) -> None:
         self._backend = backend
         self._limits = limits
         self._streams = _Streams(max_streams)
+        self._encoded = EncodedFunctions()
 
     def end_streams(self) -> None:
         """Ends every watch and followed log being served, as a stopping server must."""
@@ -109,16 +155,14 @@ class FunctionServicer(functions_pb2_grpc.FunctionServiceServicer):
     @reports_errors
     def ListFunctions(
         self, request: pb.ListFunctionsRequest, context: grpc.ServicerContext
-    ) -> pb.ListFunctionsResponse:
-        functions = self._backend.list(current_caller().namespace)
-        return pb.ListFunctionsResponse(functions=[convert.function_to_pb(f) for f in functions])
+    ) -> bytes:
+        namespace = current_caller().namespace
+        return self._encoded.listing(namespace, self._backend.list(namespace))
 
     @reports_errors
-    def GetFunction(
-        self, request: pb.GetFunctionRequest, context: grpc.ServicerContext
-    ) -> pb.Function:
+    def GetFunction(self, request: pb.GetFunctionRequest, context: grpc.ServicerContext) -> bytes:
         check_name(request.name)
-        return convert.function_to_pb(self._backend.get(current_caller().namespace, request.name))
+        return self._encoded.function(self._backend.get(current_caller().namespace, request.name))
 
     @reports_errors
     def UpdateFunction(

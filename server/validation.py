@@ -13,8 +13,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kubernetes.utils.quantity import parse_quantity
-
 from fnplane.server.domain import FunctionSpec, FunctionUpdate
 from fnplane.server.errors import FieldViolation, InvalidArgument, ResourceExhausted
 
@@ -191,6 +189,10 @@ def _parse_quantity(value: str) -> Decimal | None:
     # the API's quantity grammar first, and the value against what the API server can hold.
     if len(value) > 64 or not _QUANTITY.fullmatch(value):
         return None
+    # Imported at first use: loading the kubernetes client takes about a fifth of a second,
+    # which a demo server would otherwise spend on every start.
+    from kubernetes.utils.quantity import parse_quantity  # noqa: PLC0415
+
     try:
         quantity: Decimal = parse_quantity(value)
     except (ValueError, ArithmeticError):

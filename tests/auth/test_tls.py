@@ -79,7 +79,8 @@ def test_fnplane_serve_takes_a_certificate_and_key(
 
     with Child(argv, log=tmp_path / "log") as child:
         wait_until(serving, what="TLS server healthy")
-        assert "serving over TLS" in child.output()
+        # Log lines are written by a thread of their own, a moment after the event.
+        wait_until(lambda: "serving over TLS" in child.output(), what="the TLS log line")
 
 
 def test_a_certificate_without_its_key_stops_the_server(certificate: Certificate) -> None:

@@ -75,3 +75,23 @@ def test_a_request_id_that_could_forge_log_lines_is_replaced(
     _call_with_request_id(port, "evil id level=ERROR")
     wait_until(lambda: "GetFunction" in child.output(), timeout=10, what="the access line")
     assert "evil" not in child.output()
+
+
+def test_calls_without_a_request_id_get_one_each(serving: tuple[Child, int]) -> None:
+    child, port = serving
+    json_mode = "--log-format=json" in child.argv
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = functions_pb2_grpc.FunctionServiceStub(signed_in(channel))
+        for _ in range(3):
+            with pytest.raises(grpc.RpcError):
+                stub.GetFunction(pb.GetFunctionRequest(name="ghost"))
+
+    def access_ids() -> list[str]:
+        lines = [line for line in child.output().splitlines() if "fnplane.access" in line]
+        if json_mode:
+            return [json.loads(line).get("request_id", "") for line in lines]
+        return [line.partition(" request_id=")[2] for line in lines]
+
+    wait_until(lambda: len(access_ids()) >= 3, timeout=10, what="three access lines")
+    ids = access_ids()
+    assert all(ids) and len(set(ids)) == len(ids)

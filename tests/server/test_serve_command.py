@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import grpc
@@ -57,7 +59,8 @@ def test_settings_come_from_fnplane_variables(tmp_path: Path) -> None:
                 )
 
         assert "between 0 and 3" in refused.value.details()  # type: ignore[attr-defined]
-        assert "backend demo (asked for)" in child.output()
+        # Log lines are written by a thread of their own, a moment after the event.
+        wait_until(lambda: "backend demo (asked for)" in child.output(), what="the backend line")
 
 
 def test_a_taken_address_is_one_clear_line_and_a_failure(tmp_path: Path) -> None:
@@ -75,3 +78,20 @@ def test_a_taken_address_is_one_clear_line_and_a_failure(tmp_path: Path) -> None
             assert f"cannot listen on 127.0.0.1:{port}" in second.output()
             assert "Traceback" not in second.output()
         assert first.alive()
+
+
+def test_a_demo_server_starts_without_loading_the_kubernetes_client() -> None:
+    # The kubernetes client takes about a fifth of a second to import; a server asked for the
+    # demo backend should not pay for it on each start.
+    program = (
+        "import sys\n"
+        "from fnplane.server import app\n"
+        "from fnplane.server.config import ServerConfig\n"
+        "from fnplane.server.validation import Limits\n"
+        "backend = app.choose_backend(ServerConfig(backend='demo'), Limits())\n"
+        "print(backend.name, 'kubernetes' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["demo", "False"]
