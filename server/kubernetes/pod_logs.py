@@ -79,9 +79,10 @@ class PodLogs:
             # Under the lock, so no response is shut down after its connection went back to
             # the pool (where another request may be using it).
             for response in self._responses:
-                # Interrupts the reading thread's blocked read at once; a response read to
-                # its end has closed its socket already.
-                with contextlib.suppress(ValueError):
+                # Interrupts the reading thread's blocked read at once. A response read to
+                # its end has closed its socket already (ValueError), and one whose socket is
+                # closed while this runs answers EBADF (OSError): either is closed enough.
+                with contextlib.suppress(ValueError, OSError):
                     response.shutdown()
         self._lines.put(None)
 
