@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 
 from fnplane.server.auth import Auth
-from fnplane.server.calls import Caller, calling_as
+from fnplane.server.calls import Caller, begin_call, end_call
 from fnplane.server.errors import FnplaneError, Unauthenticated
 from fnplane.server.interceptors import Continuation, Handler, Interceptor, Wrapped
 from fnplane.server.status import to_status
@@ -50,8 +50,11 @@ class BearerAuth(Interceptor):
             self._auth.admit(caller)
         except FnplaneError as error:
             context.abort_with_status(to_status(error))
-        with calling_as(caller):
+        begun = begin_call(caller)
+        try:
             yield
+        finally:
+            end_call(begun)
 
     def _caller(self, context: grpc.ServicerContext) -> Caller:
         values = [

@@ -6,9 +6,7 @@ passes the namespace explicitly to the backend. Nothing below the servicer reads
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 
@@ -23,14 +21,15 @@ class Caller:
 _caller: ContextVar[Caller] = ContextVar("fnplane_caller")
 
 
-@contextlib.contextmanager
-def calling_as(caller: Caller) -> Iterator[None]:
-    """Makes `caller` the caller of the code run inside the block."""
-    token = _caller.set(caller)
-    try:
-        yield
-    finally:
-        _caller.reset(token)
+def begin_call(caller: Caller) -> Token[Caller]:
+    """Makes `caller` the caller of the code that runs from here on in this context; answers
+    what `end_call` needs to undo it."""
+    return _caller.set(caller)
+
+
+def end_call(begun: Token[Caller]) -> None:
+    """Ends the caller a `begin_call` set."""
+    _caller.reset(begun)
 
 
 def current_caller() -> Caller:

@@ -118,8 +118,10 @@ class DemoBackend:
         self._watchers.close()
 
     def _tell(self, namespace: str, kind: EventType, function: Function) -> None:
-        # Called with the lock held, so watchers see writes in the order they were made.
-        self._watchers.publish(namespace, FunctionEvent(type=kind, function=function))
+        # Called with the lock held, so watchers see writes in the order they were made, and
+        # a watch cannot begin between the check and the publish.
+        if self._watchers.watched(namespace):
+            self._watchers.publish(namespace, FunctionEvent(type=kind, function=function))
 
     def _find(self, namespace: str, name: str) -> Function:
         try:

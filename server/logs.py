@@ -57,6 +57,18 @@ class TextFormatter(logging.Formatter):
         super().__init__(
             fmt="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z"
         )
+        self._last_time: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        # Times are shown to the second and lines come many to a second, so each second is
+        # formatted once (one tuple, so that threads sharing the formatter never mix two).
+        second = int(record.created)
+        last = self._last_time
+        if last[0] == second:
+            return last[1]
+        shown = super().formatTime(record, datefmt)
+        self._last_time = (second, shown)
+        return shown
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)

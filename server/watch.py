@@ -111,6 +111,11 @@ class Watchers:
             watch.close()
         return watch
 
+    def watched(self, namespace: str) -> bool:
+        """Answers whether anyone watches `namespace`, so that a write nobody watches need not
+        build its event."""
+        return namespace in self._watches
+
     def publish(self, namespace: str, event: FunctionEvent) -> None:
         """Gives `event` to every watcher of `namespace`; cuts off those too far behind."""
         with self._lock:
