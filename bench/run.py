@@ -55,7 +55,7 @@ GET_NAMESPACE = "bench-1000"
 GET_NAME = "fn-00500"
 WRITES = "bench-writes"
 REST_WRITES = "bench-rest-writes"
-ROUNDS = 3
+ROUNDS = 5
 """How many times the ceiling, Get and Create are each measured, in alternation."""
 
 
