@@ -71,14 +71,14 @@ def _refuse_undecodable(method: str, request: Any, context: grpc.ServicerContext
         )
 
 
-def wrap_handler(handler: Handler | None, method: str, around: Around) -> Handler | None:
+def wrap_handler(handler: Handler, method: str, around: Around) -> Handler:
     """Answers `handler` with its behaviour run inside `around(method, request, context)`.
 
     Unary and server-streaming methods are wrapped (a stream for as long as it sends);
     streaming requests are passed through, since fnplane has none. A request that cannot be
     decoded reaches `around` as an Undecodable and is answered INVALID_ARGUMENT.
     """
-    if handler is None or handler.request_streaming:
+    if handler.request_streaming:
         return handler
     deserialize = _decoding(handler.request_deserializer)
 
@@ -116,7 +116,7 @@ class Wrapped:
 
     def __init__(self, around: Around) -> None:
         self._around = around
-        self._known: dict[str, tuple[Handler, Handler | None]] = {}
+        self._known: dict[str, tuple[Handler, Handler]] = {}
 
     def handler(self, handler: Handler | None, method: str) -> Handler | None:
         """Answers `handler` wrapped in `around`, the same object for as long as the
