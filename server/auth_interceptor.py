@@ -7,8 +7,6 @@ namespace this server does not allow, and a message saying which check failed.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -41,20 +39,15 @@ class BearerAuth(Interceptor):
             return handler
         return self._wrapped.handler(handler, details.method)
 
-    @contextlib.contextmanager
-    def _as_bearer(
-        self, method: str, request: Any, context: grpc.ServicerContext
-    ) -> Iterator[None]:
-        try:
-            caller = self._caller(context)
-            self._auth.admit(caller)
-        except FnplaneError as error:
-            context.abort_with_status(to_status(error))
-        begun = begin_call(caller)
-        try:
-            yield
-        finally:
-            end_call(begun)
+    def _as_bearer(self, method: str, request: Any, context: grpc.ServicerContext) -> _AsCaller:
+        return _AsCaller(self, context)
+
+    def admitted(self, context: grpc.ServicerContext) -> Caller:
+        """Answers the caller the call's bearer token proves, if its namespace is served here;
+        raises the FnplaneError that says which check failed."""
+        caller = self._caller(context)
+        self._auth.admit(caller)
+        return caller
 
     def _caller(self, context: grpc.ServicerContext) -> Caller:
         values = [
@@ -75,3 +68,27 @@ class BearerAuth(Interceptor):
         if not token.strip():
             raise Unauthenticated("authorization has the Bearer scheme but no token")
         return self._auth.signer.check(token.strip())
+
+
+class _AsCaller:
+    """Runs one call as the caller its token proves, or ends it with the check that failed.
+
+    A class rather than a generator-based context manager: one is made per call, and the
+    generator machinery cost more than the work it wrapped.
+    """
+
+    __slots__ = ("_bearer", "_begun", "_context")
+
+    def __init__(self, bearer: BearerAuth, context: grpc.ServicerContext) -> None:
+        self._bearer = bearer
+        self._context = context
+
+    def __enter__(self) -> None:
+        try:
+            caller = self._bearer.admitted(self._context)
+        except FnplaneError as error:
+            self._context.abort_with_status(to_status(error))
+        self._begun = begin_call(caller)
+
+    def __exit__(self, *raised: object) -> None:
+        end_call(self._begun)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
+import re
 import secrets
-import string
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
 import grpc
@@ -136,8 +136,7 @@ CallObserver: TypeAlias = Callable[[str, grpc.StatusCode, float], None]
 
 REQUEST_ID_HEADER = "x-request-id"
 # A request id is echoed into log lines, so only a short run of plain characters is kept.
-_REQUEST_ID_MAX = 128
-_REQUEST_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 # Ids made up here are this process's random prefix and a count: unique, and far cheaper than
@@ -151,7 +150,7 @@ def request_id_of(context: grpc.ServicerContext) -> str:
     new id when the call came without a usable one."""
     for key, value in context.invocation_metadata() or ():
         if key == REQUEST_ID_HEADER and isinstance(value, str):
-            if 0 < len(value) <= _REQUEST_ID_MAX and set(value) <= _REQUEST_ID_CHARS:
+            if _REQUEST_ID.fullmatch(value):
                 return value
             break
     return f"{_MADE_UP_PREFIX}-{next(_made_up_count)}"
@@ -174,43 +173,71 @@ class AccessLog(Interceptor):
     ) -> Handler | None:
         return self._wrapped.handler(continuation(details), details.method)
 
-    @contextlib.contextmanager
-    def _logged(self, method: str, request: Any, context: grpc.ServicerContext) -> Iterator[None]:
-        start = time.perf_counter()
-        name = getattr(request, "name", "")
-        tag = logs.tag_request(request_id_of(context))
-        try:
-            yield
-        except Exception:
-            code = status_code(context)
-            if code is None or code == grpc.StatusCode.OK:
-                log.exception("%s failed unexpectedly (function=%r)", method, name)
-                self._finished(method, grpc.StatusCode.INTERNAL, start, name)
-                context.abort(
-                    grpc.StatusCode.INTERNAL, "internal error; the server log has details"
-                )
-            self._finished(method, code, start, name)
-            raise
-        except GeneratorExit:
-            self._finished(method, _final_code(context), start, name)
-            raise
-        else:
-            self._finished(method, _final_code(context), start, name)
-        finally:
-            logs.untag_request(tag)
+    def _logged(self, method: str, request: Any, context: grpc.ServicerContext) -> _LoggedCall:
+        return _LoggedCall(self, method, getattr(request, "name", ""), context)
 
-    def _finished(self, method: str, code: grpc.StatusCode, start: float, name: str) -> None:
+    def finished(self, method: str, code: grpc.StatusCode, start: float, name: str) -> None:
+        """Accounts for a call that began at `start` (a perf_counter reading) and ended with
+        `code`: tells the observer and logs the call's line."""
         seconds = time.perf_counter() - start
         if self._observe is not None:
             self._observe(method, code, seconds)
+        # The message's named arguments are the line's fields in JSON logs.
         fields = {"method": method, "code": code.name, "duration_ms": round(seconds * 1000, 1)}
         if name:
             fields["function"] = name
-            log.info(
-                "%s %s %.1fms function=%s", method, code.name, seconds * 1000, name, extra=fields
-            )
+            log.info("%(method)s %(code)s %(duration_ms).1fms function=%(function)s", fields)
         else:
-            log.info("%s %s %.1fms", method, code.name, seconds * 1000, extra=fields)
+            log.info("%(method)s %(code)s %(duration_ms).1fms", fields)
+
+
+class _LoggedCall:
+    """One call as AccessLog sees it: tagged with its request id while it runs, timed, and
+    logged when it ends.
+
+    A class rather than a generator-based context manager: one is made per call, and the
+    generator machinery cost more than the work it wrapped.
+    """
+
+    __slots__ = ("_access", "_context", "_method", "_name", "_start", "_tag")
+
+    def __init__(
+        self, access: AccessLog, method: str, name: str, context: grpc.ServicerContext
+    ) -> None:
+        self._access = access
+        self._method = method
+        self._name = name
+        self._context = context
+
+    def __enter__(self) -> None:
+        self._tag = logs.tag_request(request_id_of(self._context))
+        self._start = time.perf_counter()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            self._end(kind, error)
+        finally:
+            logs.untag_request(self._tag)
+
+    def _end(self, kind: type[BaseException] | None, error: BaseException | None) -> None:
+        method, name, context = self._method, self._name, self._context
+        if kind is None or kind is GeneratorExit:
+            self._access.finished(method, _final_code(context), self._start, name)
+            return
+        if not issubclass(kind, Exception):
+            return  # the process is being interrupted or is exiting: no call to account for
+        code = status_code(context)
+        if code is not None and code != grpc.StatusCode.OK:
+            self._access.finished(method, code, self._start, name)
+            return
+        log.error("%s failed unexpectedly (function=%r)", method, name, exc_info=error)
+        self._access.finished(method, grpc.StatusCode.INTERNAL, self._start, name)
+        context.abort(grpc.StatusCode.INTERNAL, "internal error; the server log has details")
 
 
 def _final_code(context: grpc.ServicerContext) -> grpc.StatusCode:

@@ -9,12 +9,15 @@ one REST call can be found from the id Envoy logged.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
-import logging.handlers
 import queue
+import sys
 import threading
 import time
+import traceback
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import TextIO
@@ -44,44 +47,48 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
-        return True
-
-
 class TextFormatter(logging.Formatter):
-    """'time level logger message', then request_id=... when the line is about a call."""
+    """'time level logger message', then request_id=... when the line is about a call, then
+    the traceback, if any, on the lines below."""
 
     def __init__(self) -> None:
-        super().__init__(
-            fmt="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z"
-        )
+        super().__init__(datefmt="%Y-%m-%dT%H:%M:%S%z")
         self._last_time: tuple[int, str] = (-1, "")
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+    def format(self, record: logging.LogRecord) -> str:
+        # Written out rather than left to logging.Formatter's template: every call logs a
+        # line, and the template's generic steps were a third of a line's cost.
+        message = record.getMessage()
+        request = getattr(record, "request_id", "")
+        if request:
+            first, newline, rest = message.partition("\n")
+            message = f"{first} request_id={request}{newline}{rest}"
+        line = f"{self._time(record.created)} {record.levelname} {record.name} {message}"
+
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line = f"{line}\n{record.exc_text}"
+        if record.stack_info:
+            line = f"{line}\n{self.formatStack(record.stack_info)}"
+        return line
+
+    def _time(self, created: float) -> str:
         # Times are shown to the second and lines come many to a second, so each second is
         # formatted once (one tuple, so that threads sharing the formatter never mix two).
-        second = int(record.created)
+        second = int(created)
         last = self._last_time
         if last[0] == second:
             return last[1]
-        shown = super().formatTime(record, datefmt)
+        shown = time.strftime(self.datefmt or "", self.converter(second))
         self._last_time = (second, shown)
         return shown
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        request = getattr(record, "request_id", "")
-        if not request:
-            return line
-        first, newline, rest = line.partition("\n")
-        return f"{first} request_id={request}{newline}{rest}"
-
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, the request id, any fields
-    given with `extra=`, and the traceback (as one string) when there is one."""
+    """One JSON object per line: time, level, logger, message, the request id, the fields of
+    the line (the names of a message's named arguments, and any given with `extra=`), and
+    the traceback (as one string) when there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -93,6 +100,9 @@ class JsonFormatter(logging.Formatter):
         request = getattr(record, "request_id", "")
         if request:
             entry["request_id"] = request
+        if isinstance(record.args, Mapping):
+            for key, value in record.args.items():
+                entry.setdefault(str(key), value)
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key not in entry:
                 entry[key] = value
@@ -101,32 +111,49 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class _Handoff(logging.handlers.QueueHandler):
-    """Hands records to the writing thread whole: the queue never leaves the process, so
-    nothing needs flattening, and formatting happens off the calling thread too."""
+class _Handoff(logging.Handler):
+    """Formats each record in the thread that logged it and queues the finished line.
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record
+    The record is formatted while it is fresh and let go at once; only a short string waits
+    for the writer. (Queuing records for the writer to format kept hundreds alive at a time.
+    Counted with callgrind, an access line took about 65,000 instructions that way, against
+    42,000 with this handoff and the hand-written text format.)
+    """
+
+    def __init__(self, lines: queue.SimpleQueue[str | None], formatter: logging.Formatter) -> None:
+        super().__init__()
+        self._lines = lines
+        self.setFormatter(formatter)
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # The queue takes lines from many threads without a lock of the handler's own.
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.request_id = _request_id.get()
+        try:
+            self._lines.put(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
 
 
 class _Writer:
-    """The one thread that formats queued records and writes them, a batch at a time.
+    """The one thread that writes the queued lines to a stream, a batch at a time.
 
     After each write it pauses `pause` seconds, so that under load it wakes once per batch
-    rather than once per record: waking per record made it fight the calls' threads for the
+    rather than once per line: waking per line made it fight the calls' threads for the
     interpreter lock (side by side, batching took a Get's server CPU from 0.415 to 0.379 ms).
     When the server is quiet, a line is written as soon as it is queued.
     """
 
     def __init__(
-        self,
-        source: queue.SimpleQueue[logging.LogRecord | None],
-        handler: logging.StreamHandler[TextIO],
-        *,
-        pause: float,
+        self, source: queue.SimpleQueue[str | None], stream: TextIO, *, pause: float
     ) -> None:
         self._source = source
-        self._handler = handler
+        self._stream = stream
         self._pause = pause
         self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
 
@@ -148,31 +175,27 @@ class _Writer:
                 except queue.Empty:
                     break
             stopping = None in batch
-            self._write([record for record in batch if record is not None])
+            self._write("".join(line for line in batch if line is not None))
             if not stopping:
                 time.sleep(self._pause)
 
-    def _write(self, records: list[logging.LogRecord]) -> None:
-        lines = []
-        for record in records:
-            try:
-                lines.append(self._handler.format(record) + "\n")
-            except Exception:
-                self._handler.handleError(record)
-        if not lines:
+    def _write(self, text: str) -> None:
+        if not text:
             return
         try:
-            self._handler.stream.write("".join(lines))
-            self._handler.flush()
+            self._stream.write(text)
+            self._stream.flush()
         except Exception:
-            # As a logging handler does: a stream that fails is reported, and the server goes on.
-            self._handler.handleError(records[-1])
+            # A stream that fails loses these lines but never stops the server, as with any
+            # logging handler; the failure goes where Python reports errors of last resort.
+            with contextlib.suppress(Exception):
+                traceback.print_exc(file=sys.__stderr__)
 
 
 def configure(level: str, *, log_format: str = "text") -> None:
     """Sends log lines to stderr at `level` and above, as text or as JSON objects.
 
-    A call's thread only queues its line; one thread formats and writes them all, in batches,
+    A call's thread formats its line and queues it; one thread writes them all, in batches,
     so a slow or contended stderr never holds up a call. Lines still queued are written at
     exit.
     """
@@ -183,14 +206,11 @@ def configure(level: str, *, log_format: str = "text") -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    formatter = JsonFormatter() if log_format == "json" else TextFormatter()
     # None, queued last, tells the writer to stop.
-    records: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
-    handoff = _Handoff(records)
-    # The request id lives in the calling thread's context, so it is read before the handoff.
-    handoff.addFilter(_RequestIdFilter())
-    writer = _Writer(records, handler, pause=WRITE_PAUSE)
+    lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    handoff = _Handoff(lines, formatter)
+    writer = _Writer(lines, sys.stderr, pause=WRITE_PAUSE)
     writer.start()
     atexit.register(writer.stop)
     logging.basicConfig(level=level.upper(), handlers=[handoff], force=True)
