@@ -2,7 +2,11 @@
 
 It is served with the settings fnplane's server uses (the same thread pool size and server
 options) but without interceptors, auth, validation or a backend, so the gap between it and
-fnplane's calls is the cost of fnplane itself. Run it as `python -m bench.ceiling --port N`.
+fnplane's calls is the cost of fnplane itself. Run it as
+`python -m bench.ceiling --port N --workers N`.
+
+It loads nothing of fnplane's, so its start is also the least any Python gRPC server takes to
+start on the machine.
 """
 
 from __future__ import annotations
@@ -14,8 +18,6 @@ from concurrent import futures
 
 import grpc
 
-from fnplane.server.config import ServerConfig
-
 METHOD = "/fnplane.bench.Ceiling/Call"
 
 
@@ -23,11 +25,11 @@ def _answer(request: bytes, context: grpc.ServicerContext) -> bytes:
     return b""
 
 
-def serve(port: int) -> None:
-    """Serves the empty call on 127.0.0.1:`port` until SIGTERM or SIGINT."""
-    settings = ServerConfig()
+def serve(port: int, workers: int) -> None:
+    """Serves the empty call on 127.0.0.1:`port` with `workers` threads until SIGTERM or
+    SIGINT."""
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="rpc"),
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rpc"),
         options=[("grpc.so_reuseport", 0)],
     )
     service, _, method = METHOD.lstrip("/").partition("/")
@@ -48,4 +50,6 @@ def serve(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    serve(parser.parse_args().port)
+    parser.add_argument("--workers", type=int, required=True, help="as fnplane's --workers")
+    arguments = parser.parse_args()
+    serve(arguments.port, arguments.workers)

@@ -80,7 +80,7 @@ def run(settings: Settings, *, say: Callable[[str], None]) -> dict[str, Any]:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fnplane-bench-") as folder:
         logs = Path(folder)
-        say("start: fnplane up and Envoy alone, three times each")
+        say("start: fnplane up, Envoy alone and a bare gRPC server, five times each")
         results["startup"] = startup.measure(logs)
         say("memory: a fresh server holding 0, 1,000 and 10,000 functions")
         results["memory"] = memory.measure(logs)

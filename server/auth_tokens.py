@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
-
 from fnplane.server.calls import Caller
 from fnplane.server.errors import Unauthenticated
 
@@ -30,6 +28,17 @@ CLAIMS = ("sub", "namespace", "iat", "nbf", "exp", "jti")
 CLOCK_SKEW_SECONDS = 10
 # How many checked tokens are remembered; the least recently used one goes first.
 VERIFIED_TOKENS_KEPT = 10_000
+
+
+def load_codec() -> None:
+    """Loads PyJWT, which signs and checks tokens, if nothing has yet.
+
+    It is loaded when first needed rather than with the server: it takes longer to import
+    than the rest of the server's own code together (longer still where the cryptography
+    package is installed, which it then loads too), and a server's start waits for each
+    import. A server calls this once it serves.
+    """
+    import jwt  # noqa: F401, PLC0415
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,8 @@ class TokenSigner:
             "exp": expires,
             "jti": uuid.uuid4().hex,
         }
+        import jwt  # noqa: PLC0415 (see load_codec)
+
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
         return IssuedToken(
             token=token,
@@ -106,6 +117,8 @@ class TokenSigner:
         return caller
 
     def _decode(self, token: str) -> dict[str, Any]:
+        import jwt  # noqa: PLC0415 (see load_codec)
+
         try:
             claims = jwt.decode(
                 token,
@@ -134,6 +147,8 @@ class TokenSigner:
 
 
 def _algorithm_fault(token: str) -> str:
+    import jwt  # noqa: PLC0415 (see load_codec)
+
     try:
         named = jwt.get_unverified_header(token).get("alg")
     except jwt.DecodeError:

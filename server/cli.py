@@ -1,4 +1,4 @@
-"""The server's commands: `fnplane serve`, and `fnplane up` for the whole stack."""
+"""`fnplane serve`: the gRPC server on its own, in the foreground."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from fnplane.server import logs, stack
+from fnplane.server import logs
 from fnplane.server.config import ServerConfig, click_options
 
 
@@ -26,18 +26,3 @@ def serve(**settings: Any) -> None:
     config = ServerConfig(**settings)
     logs.configure(config.log_level, log_format=config.log_format)
     app.serve(config)
-
-
-@click.command()
-@click_options(stack.UpConfig, leave_out=("listen",))
-def up(**settings: Any) -> None:
-    """Run fnplane in the foreground: the gRPC server, and Envoy serving REST, gRPC and the
-    dashboard in front of it. Stops everything on Ctrl-C or SIGTERM.
-
-    \b
-    Example:
-      fnplane up --backend demo --http-port 8080 --dashboard-port 3000
-    """
-    config = stack.UpConfig(**settings)
-    logs.configure(config.log_level, log_format=config.log_format)
-    raise SystemExit(stack.run(config))

@@ -102,6 +102,11 @@ class ServerConfig:
     )
     tls_cert: str = setting("", "PEM certificate chain; with --tls-key, gRPC is served over TLS.")
     tls_key: str = setting("", "PEM private key of --tls-cert.")
+    ready_fd: int = setting(
+        0,
+        "Open file descriptor to write one line, READY, to (then close) once everything "
+        "serves: for a supervisor that waits on a pipe; 0 for none.",
+    )
 
 
 def env_var(name: str) -> str:

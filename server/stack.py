@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import logging
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -20,24 +21,28 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import click
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from fnplane.envoy import binary, config
-from fnplane.server.config import ServerConfig, env_var, flag, setting
+from fnplane.envoy import binary
+from fnplane.server import logs, readiness
+from fnplane.server.config import ServerConfig, click_options, env_var, flag, setting
+
+if TYPE_CHECKING:
+    from fnplane.envoy import config
 
 log = logging.getLogger("fnplane.up")
 
 LOOPBACK = "127.0.0.1"
 LISTENERS_CLOSE_SECONDS = 2.0
 """How long a stop waits for Envoy's public listeners to close before stopping the server."""
+READY_POLL_SECONDS = 0.01
+"""How often starting Envoy is asked whether it is ready: how late `fnplane up` may notice."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +77,21 @@ class UpConfig(ServerConfig):
         return ServerConfig(**shared)
 
 
+@click.command()
+@click_options(UpConfig, leave_out=("listen",))
+def up(**settings: Any) -> None:
+    """Run fnplane in the foreground: the gRPC server, and Envoy serving REST, gRPC and the
+    dashboard in front of it. Stops everything on Ctrl-C or SIGTERM.
+
+    \b
+    Example:
+      fnplane up --backend demo --http-port 8080 --dashboard-port 3000
+    """
+    config = UpConfig(**settings)
+    logs.configure(config.log_level, log_format=config.log_format)
+    raise SystemExit(run(config))
+
+
 class StackError(Exception):
     """`fnplane up` cannot start or keep running; the message is the one line it prints."""
 
@@ -83,32 +103,31 @@ def run(up: UpConfig) -> int:
         envoy = binary.find(up.envoy)
         _check_ports(up)
         _check_tls(up)
-    except (binary.EnvoyMissing, StackError) as error:
+        readiness.check(up.ready_fd)
+    except (binary.EnvoyMissing, StackError, readiness.UnusableDescriptor) as error:
         click.echo(f"fnplane: {error}", err=True)
         return 1
 
-    with tempfile.TemporaryDirectory(prefix="fnplane-up-") as folder:
-        envoy_config = Path(folder) / "envoy.yaml"
+    with (
+        tempfile.TemporaryDirectory(prefix="fnplane-up-") as folder,
+        Stack(up, envoy=envoy, folder=Path(folder)) as stack,
+    ):
         try:
-            envoy_config.write_text(config.render(_site(up)))
-        except OSError as error:
-            # Only an incomplete installation lacks a file the configuration names.
-            click.echo(f"fnplane: cannot write Envoy's configuration: {error}", err=True)
-            return 1
-        with Stack(up, envoy=envoy, envoy_config=envoy_config) as stack:
-            try:
-                stack.start()
-            except StackError as error:
-                click.echo(f"fnplane: {error}", err=True)
-                code = 1
-            else:
-                click.echo(_banner(up))
-                code = stack.supervise()
+            stack.start()
+        except StackError as error:
+            click.echo(f"fnplane: {error}", err=True)
+            code = 1
+        else:
+            click.echo(_banner(up))
+            readiness.tell(up.ready_fd)
+            code = stack.supervise()
     log.info("stopped: every part of the stack has exited")
     return code
 
 
 def _site(up: UpConfig) -> config.Site:
+    from fnplane.envoy import config  # noqa: PLC0415 (see Stack._start_envoy)
+
     return config.Site(
         http_host=up.http_host,
         http_port=up.http_port,
@@ -124,10 +143,10 @@ def _site(up: UpConfig) -> config.Site:
 class Stack:
     """The children of `fnplane up`, started, watched and stopped as one."""
 
-    def __init__(self, up: UpConfig, *, envoy: Path, envoy_config: Path) -> None:
+    def __init__(self, up: UpConfig, *, envoy: Path, folder: Path) -> None:
         self._up = up
         self._envoy = envoy
-        self._envoy_config = envoy_config
+        self._folder = folder
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._wake = threading.Event()
         self._stop_requested: str | None = None
@@ -148,8 +167,29 @@ class Stack:
         self._wake.set()
 
     def start(self) -> None:
-        """Starts the server and Envoy, and answers once both are ready."""
-        server = self._up.server_config()
+        """Starts the server and Envoy, and answers once both are ready.
+
+        The server goes first, since it takes the longest to become ready; Envoy's
+        configuration is written while the server loads.
+        """
+        told = self._start_server()
+        try:
+            self._start_envoy()
+            self._wait_until("gRPC server", lambda: _said_ready(told))
+        finally:
+            os.close(told)
+        admin = f"{LOOPBACK}:{self._up.admin_port}"
+        self._wait_until("Envoy", lambda: _envoy_ready(admin))
+        log.info(
+            "ready: gRPC server pid %d, Envoy pid %d",
+            self._children["gRPC server"].pid,
+            self._children["Envoy"].pid,
+        )
+
+    def _start_server(self) -> int:
+        """Starts the gRPC server; answers the pipe on which it will say it is ready."""
+        told, tell = os.pipe()
+        server = dataclasses.replace(self._up.server_config(), ready_fd=tell)
         # Settings travel in the environment, not as flags: flags show in the process list,
         # and some settings (API keys, the token secret) are secrets.
         server_env = {
@@ -157,24 +197,41 @@ class Stack:
             for item in dataclasses.fields(ServerConfig)
             if getattr(server, item.name) is not None
         }
-        self._spawn("gRPC server", [sys.executable, "-m", "fnplane.server"], env=server_env)
+        try:
+            self._spawn(
+                "gRPC server",
+                [sys.executable, "-m", "fnplane.server"],
+                env=server_env,
+                pass_fds=(tell,),
+            )
+        except StackError:
+            os.close(told)
+            raise
+        finally:
+            os.close(tell)
+        return told
+
+    def _start_envoy(self) -> None:
+        # Loaded only now, with the server already loading beside it: rendering the
+        # configuration brings in YAML and the contract's descriptors.
+        from fnplane.envoy import config  # noqa: PLC0415
+
+        envoy_config = self._folder / "envoy.yaml"
+        try:
+            envoy_config.write_text(config.render(_site(self._up)))
+        except OSError as error:
+            # Only an incomplete installation lacks a file the configuration names.
+            raise StackError(f"cannot write Envoy's configuration: {error}") from error
         self._spawn(
             "Envoy",
             [
                 str(self._envoy),
                 "--config-path",
-                str(self._envoy_config),
+                str(envoy_config),
                 "--disable-hot-restart",
                 "--log-level",
                 "warning",
             ],
-        )
-        self._wait_until("gRPC server", self._server_serves)
-        self._wait_until("Envoy", self._envoy_ready)
-        log.info(
-            "ready: gRPC server pid %d, Envoy pid %d",
-            self._children["gRPC server"].pid,
-            self._children["Envoy"].pid,
         )
 
     def supervise(self) -> int:
@@ -217,6 +274,8 @@ class Stack:
         envoy = self._children.get("Envoy")
         if envoy is None or envoy.poll() is not None:
             return
+        import urllib.request  # noqa: PLC0415 (see _envoy_ready)
+
         url = f"http://{LOOPBACK}:{self._up.admin_port}/drain_listeners?inboundonly"
         try:
             with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=2):
@@ -231,12 +290,19 @@ class Stack:
         while time.monotonic() < deadline and _accepts(host, self._up.http_port):
             time.sleep(0.01)
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+    def _spawn(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
         try:
             self._children[name] = subprocess.Popen(
                 argv,
                 env={**os.environ, **(env or {})},
                 stdin=subprocess.DEVNULL,
+                pass_fds=pass_fds,
                 # Its own process group keeps a terminal's Ctrl-C from reaching the child
                 # directly, so that the stack stops in its own order.
                 process_group=0,
@@ -255,7 +321,7 @@ class Stack:
                 raise StackError(f"{self._stop_requested} received while starting")
             if time.monotonic() > deadline:
                 raise StackError(f"the {name} was not ready within {self._up.startup_seconds:g}s")
-            self._wake.wait(timeout=0.05)
+            self._wake.wait(timeout=READY_POLL_SECONDS)
 
     def _dead_child(self) -> tuple[str, int] | None:
         for name, child in self._children.items():
@@ -263,25 +329,6 @@ class Stack:
             if code is not None:
                 return name, code
         return None
-
-    def _server_serves(self) -> bool:
-        target = f"{LOOPBACK}:{self._up.grpc_port}"
-        with grpc.insecure_channel(target) as channel:
-            try:
-                answer = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(), timeout=1
-                )
-            except grpc.RpcError:
-                return False
-        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-    def _envoy_ready(self) -> bool:
-        url = f"http://{LOOPBACK}:{self._up.admin_port}/ready"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                return bool(answer.status == 200)
-        except OSError:
-            return False
 
 
 def _check_ports(up: UpConfig) -> None:
@@ -352,6 +399,26 @@ def _stop_with_parent() -> None:
     if sys.platform.startswith("linux"):
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _said_ready(told: int) -> bool:
+    """Answers whether the server has written its ready line on the pipe `told`, without
+    waiting; a server that dies closes the pipe, and its death is noticed by the caller."""
+    readable, _, _ = select.select([told], [], [], 0)
+    return bool(readable) and os.read(told, len(readiness.LINE)) == readiness.LINE
+
+
+def _envoy_ready(admin: str) -> bool:
+    """Answers whether the Envoy whose admin interface is at `admin` (host:port) is ready."""
+    # Loaded once the children are starting rather than with `fnplane up`, whose start
+    # would otherwise wait for it before starting anything.
+    import urllib.request  # noqa: PLC0415
+
+    try:
+        with urllib.request.urlopen(f"http://{admin}/ready", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 def _accepts(host: str, port: int) -> bool:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
+import pytest
+
+from fnplane import client
 from fnplane.client.failures import ExitCode
 from tests.support.processes import fnplane_argv
 from tests.support.waiting import free_port
@@ -33,3 +37,29 @@ def test_the_console_script_manages_functions_and_fails_in_one_line(address: str
     assert len(down.stderr.splitlines()) == 1
     assert "Traceback" not in down.stderr
     assert down.stdout == ""
+
+
+def test_the_command_line_loads_a_commands_code_only_when_that_command_runs() -> None:
+    # `fnplane up` starts its server and Envoy sooner when the command line has not first
+    # loaded the client and gRPC, and client commands never load the server.
+    program = (
+        "import sys\n"
+        "from fnplane.client.cli import cli\n"
+        "loaded = {name for name in ('grpc', 'fnplane.client.functions', 'fnplane.server.app')"
+        " if name in sys.modules}\n"
+        "cli.get_command(None, 'up')\n"
+        "print(sorted(loaded), 'grpc' in sys.modules, 'fnplane.client.functions' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["[]", "False", "False"]
+
+
+def test_every_public_name_of_the_client_package_can_be_imported_from_it() -> None:
+    # The package loads its modules when a name is first used; each name must still resolve.
+    for name in client.__all__:
+        assert getattr(client, name).__name__ == name
+        assert name in dir(client)
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        client.Missing  # noqa: B018

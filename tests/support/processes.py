@@ -19,7 +19,12 @@ class Child:
     """
 
     def __init__(
-        self, argv: Sequence[str], *, log: Path, env: dict[str, str] | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        log: Path,
+        env: dict[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self.argv = list(argv)
         self.log_path = log
@@ -31,6 +36,7 @@ class Child:
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
             start_new_session=True,
+            pass_fds=tuple(pass_fds),
         )
 
     def output(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import ssl
 import urllib.error
 import urllib.request
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support.processes import Child, fnplane_argv
-from tests.support.waiting import free_port, wait_until
+from tests.support.waiting import free_port, read_until_closed
 
 READY_LINE = "Press Ctrl-C to stop."
 
@@ -130,13 +131,15 @@ def running_stack(
         "--grace-seconds=2",
         *args,
     )
-    with Child(argv, log=log, env=env) as child:
-        wait_until(
-            lambda: READY_LINE in child.output() or not child.alive(),
-            timeout=60,
-            what="fnplane up to be ready",
-        )
-        assert child.alive(), f"fnplane up exited early:\n{child.output()}"
+    told, tell = os.pipe()
+    argv.append(f"--ready-fd={tell}")
+    with Child(argv, log=log, env=env, pass_fds=[tell]) as child:
+        os.close(tell)
+        try:
+            said = read_until_closed(told, what="fnplane up's ready pipe")
+        finally:
+            os.close(told)
+        assert said == b"READY\n", f"fnplane up exited before it was ready:\n{child.output()}"
         yield Stack(
             child=child,
             http_port=ports["http"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -48,3 +50,18 @@ def port_answers(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((host, port)) == 0
+
+
+def read_until_closed(fd: int, *, timeout: float = 60.0, what: str = "the pipe") -> bytes:
+    """Answers everything written to the pipe `fd` until every writer has closed it."""
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        readable, _, _ = select.select([fd], [], [], max(left, 0))
+        if not readable:
+            raise TimeoutError(f"{what} was not closed within {timeout}s")
+        chunk = os.read(fd, 64)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
