@@ -78,6 +78,7 @@ def drive(
     latencies = sorted(value for outcome in outcomes for value in outcome[0])
     errors = sum(outcome[1] for outcome in outcomes)
     elapsed = max(outcome[2] for outcome in outcomes)
+    client_cpu = sum(outcome[3] for outcome in outcomes)
     calls = len(latencies)
     return Load(
         name=label,
@@ -88,8 +89,15 @@ def drive(
         p99_ms=round(percentile(latencies, 0.99), 3),
         concurrency=processes * threads,
         cpu_ms={
-            name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(calls + errors, 1), 4)
-            for name in cpu_before
+            **{
+                name: round(
+                    (cpu_after[name] - cpu_before[name]) * 1000 / max(calls + errors, 1), 4
+                )
+                for name in cpu_before
+            },
+            # The callers share the machine's cores with the server, so what a call costs
+            # them is taken from the server's throughput too.
+            "clients": round(client_cpu * 1000 / max(calls + errors, 1), 4),
         },
     )
 
@@ -114,6 +122,7 @@ def _worker(share: _Share, barrier: Barrier, results: Any) -> None:
         errors = [0] * len(invokers)
         barrier.wait(timeout=60)
         start = time.perf_counter()
+        cpu_start = time.process_time()
         deadline = start + seconds
 
         def loop(slot: int) -> None:
@@ -133,7 +142,8 @@ def _worker(share: _Share, barrier: Barrier, results: Any) -> None:
         for thread in running:
             thread.join()
         elapsed = time.perf_counter() - start
-    results.put(([value for slot in latencies for value in slot], sum(errors), elapsed))
+        cpu = time.process_time() - cpu_start
+    results.put(([value for slot in latencies for value in slot], sum(errors), elapsed, cpu))
 
 
 def _invoker(call: Call, channel: grpc.Channel, caller: str) -> Callable[[], object]:

@@ -166,7 +166,8 @@ def _load_rows(
         rows.append(
             f"| {run['name']} | {_fmt(run['throughput'])} | {_fmt(run['p50_ms'], 2)} "
             f"| {_fmt(run['p99_ms'], 2)} | {run['errors']} | {vs} "
-            f"| {_fmt(cpu.get('server', math.nan), 3)} | {_fmt(cpu.get('envoy', math.nan), 3)} |"
+            f"| {_fmt(cpu.get('server', math.nan), 3)} | {_fmt(cpu.get('envoy', math.nan), 3)} "
+            f"| {_fmt(cpu.get('clients', math.nan), 3)} |"
         )
     return rows
 
@@ -297,12 +298,14 @@ def markdown(results: dict[str, Any], found: list[Target]) -> str:
         "",
         f"{settings['processes']} client processes x {settings['threads']} threads, each "
         f"thread one call at a time, {settings['seconds']} s per row. CPU columns are the "
-        "CPU time each server process spent per call answered.",
+        "CPU time each process spent per call answered; the clients share the machine's two "
+        "cores with the server, so a call that costs its callers more also lowers the "
+        "server's throughput.",
         *_rounds(results["grpc"], settings["seconds"]),
         "",
         "| call | calls/s | p50 ms | p99 ms | errors | throughput vs baseline "
-        "| server CPU ms | Envoy CPU ms |",
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        "| server CPU ms | Envoy CPU ms | clients CPU ms |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
         *_load_rows(
             results["grpc"],
             lambda name: None if name == "ceiling" else (against_ceiling(grpc, name), "ceiling"),
@@ -315,8 +318,8 @@ def markdown(results: dict[str, Any], found: list[Target]) -> str:
         "itself (no transcoding, no server).",
         "",
         "| call | calls/s | p50 ms | p99 ms | errors | throughput vs baseline "
-        "| server CPU ms | Envoy CPU ms |",
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        "| server CPU ms | Envoy CPU ms | clients CPU ms |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
         *_load_rows(results["rest"], lambda name: _rest_baseline(name, rest, grpc)),
         "",
         "Body sizes: "
