@@ -24,7 +24,7 @@ def counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         decoded.append(token)
         return real(token, *args, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(auth_tokens.jwt, "decode", decode)
+    monkeypatch.setattr(jwt, "decode", decode)
     return decoded
 
 
@@ -48,7 +48,7 @@ def test_a_remembered_token_is_judged_again_when_its_time_is_up(
     decoded = counting_decodes(monkeypatch)
     later = time.time() + 60 + auth_tokens.CLOCK_SKEW_SECONDS + 1
     monkeypatch.setattr(auth_tokens.time, "time", lambda: later)
-    monkeypatch.setattr(auth_tokens.jwt, "decode", _expired_after(auth_tokens.jwt.decode))
+    monkeypatch.setattr(jwt, "decode", _expired_after(jwt.decode))
 
     with pytest.raises(Unauthenticated, match="expired"):
         signer.check(token)
