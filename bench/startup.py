@@ -1,10 +1,12 @@
-"""How long `fnplane up` takes until every port answers, against the two parts of its start
-that fnplane cannot make shorter: Envoy alone on the same configuration, and the bare gRPC
-ceiling server, which loads grpcio and nothing of fnplane's."""
+"""How long `fnplane up` takes until every port answers, against the parts of its start that
+fnplane cannot make shorter: Envoy alone on the same configuration; the bare gRPC ceiling
+server, which loads grpcio and nothing of fnplane's; and the `fnplane` command itself, which
+must read its arguments before it can start anything."""
 
 from __future__ import annotations
 
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,6 +68,14 @@ def bare_grpc_server(logs: Path, attempt: int) -> float:
     )
 
 
+def fnplane_command(logs: Path, attempt: int) -> float:
+    """Runs `fnplane --version`; answers the seconds until it has exited: the start of the
+    command line (Python, Click and the command's own module) before it does anything."""
+    began = time.perf_counter()
+    subprocess.run(fnplane_argv("--version"), check=True, capture_output=True, timeout=60)
+    return time.perf_counter() - began
+
+
 def fnplane_up(logs: Path, attempt: int) -> float:
     """Starts `fnplane up`; answers the seconds until the server, Envoy's public ports and its
     admin interface all answer."""
@@ -95,11 +105,16 @@ def fnplane_up(logs: Path, attempt: int) -> float:
 
 def measure(logs: Path, *, attempts: int = 5) -> dict[str, float | list[float]]:
     """Answers the median start time of each, over `attempts` starts taken in turn."""
-    starts: dict[str, list[float]] = {"envoy": [], "bare_grpc_server": [], "fnplane_up": []}
+    ways = {
+        "envoy": envoy_alone,
+        "bare_grpc_server": bare_grpc_server,
+        "fnplane_command": fnplane_command,
+        "fnplane_up": fnplane_up,
+    }
+    starts: dict[str, list[float]] = {name: [] for name in ways}
     for attempt in range(attempts):
-        starts["envoy"].append(envoy_alone(logs, attempt))
-        starts["bare_grpc_server"].append(bare_grpc_server(logs, attempt))
-        starts["fnplane_up"].append(fnplane_up(logs, attempt))
+        for name, start in ways.items():
+            starts[name].append(start(logs, attempt))
     results: dict[str, float | list[float]] = {}
     for name, seconds in starts.items():
         results[f"{name}_seconds"] = round(statistics.median(seconds), 3)
