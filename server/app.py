@@ -14,7 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from fnplane.server import auth_tokens, readiness
+from fnplane.server import readiness
 from fnplane.server.auth import auth_from_config
 from fnplane.server.auth_interceptor import BearerAuth
 from fnplane.server.auth_servicer import AuthServicer
@@ -208,8 +208,6 @@ def serve(config: ServerConfig) -> None:
     running = start(config)
     _collect_garbage_less_often()
     readiness.tell(config.ready_fd)
-    # Loaded once the server serves, so that neither its start nor its first call waits.
-    auth_tokens.load_codec()
     stopping.wait()
     running.stop(config.grace_seconds)
     log.info("stopped")

@@ -3,6 +3,11 @@
 Tokens are JWTs signed with HS256 and one shared secret. Only HS256 is accepted when checking:
 the algorithm named in a token's header is never trusted, so an unsigned token (`alg: none`)
 or one signed some other way is refused before its claims are read.
+
+PyJWT is imported where a token is first signed or checked, not with this module: it takes
+longer to import than the rest of the server's own code together (longer still where the
+cryptography package is installed, which it then loads too), and a server's start waits for
+every import. The first token call after a start pays for it instead.
 """
 
 from __future__ import annotations
@@ -28,17 +33,6 @@ CLAIMS = ("sub", "namespace", "iat", "nbf", "exp", "jti")
 CLOCK_SKEW_SECONDS = 10
 # How many checked tokens are remembered; the least recently used one goes first.
 VERIFIED_TOKENS_KEPT = 10_000
-
-
-def load_codec() -> None:
-    """Loads PyJWT, which signs and checks tokens, if nothing has yet.
-
-    It is loaded when first needed rather than with the server: it takes longer to import
-    than the rest of the server's own code together (longer still where the cryptography
-    package is installed, which it then loads too), and a server's start waits for each
-    import. A server calls this once it serves.
-    """
-    import jwt  # noqa: F401, PLC0415
 
 
 @dataclass(frozen=True)
@@ -83,7 +77,7 @@ class TokenSigner:
             "exp": expires,
             "jti": uuid.uuid4().hex,
         }
-        import jwt  # noqa: PLC0415 (see load_codec)
+        import jwt  # noqa: PLC0415 (see the module's docstring)
 
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
         return IssuedToken(
@@ -117,7 +111,7 @@ class TokenSigner:
         return caller
 
     def _decode(self, token: str) -> dict[str, Any]:
-        import jwt  # noqa: PLC0415 (see load_codec)
+        import jwt  # noqa: PLC0415 (see the module's docstring)
 
         try:
             claims = jwt.decode(
@@ -147,7 +141,7 @@ class TokenSigner:
 
 
 def _algorithm_fault(token: str) -> str:
-    import jwt  # noqa: PLC0415 (see load_codec)
+    import jwt  # noqa: PLC0415 (see the module's docstring)
 
     try:
         named = jwt.get_unverified_header(token).get("alg")

@@ -142,3 +142,26 @@ def test_a_ready_descriptor_that_cannot_be_written_stops_the_start_in_one_line(
         f"fnplane: --ready-fd {fd} is "
         + ("not an open file descriptor" if given == "not-open" else "not open for writing")
     ]
+
+
+def test_a_server_loads_pyjwt_only_when_it_first_handles_a_token() -> None:
+    # PyJWT (with cryptography, where installed) took longer to import than the rest of the
+    # server; a starting server should not wait for it.
+    program = (
+        "import sys, grpc\n"
+        "from fnplane.server import app\n"
+        "from fnplane.server.config import ServerConfig\n"
+        "from fnplane.v1 import auth_pb2, auth_pb2_grpc\n"
+        "config = ServerConfig(listen='127.0.0.1:0', backend='demo', metrics_port=0)\n"
+        "running = app.start(config)\n"
+        "before = 'jwt' in sys.modules\n"
+        "with grpc.insecure_channel(f'127.0.0.1:{running.port}') as channel:\n"
+        "    auth_pb2_grpc.AuthServiceStub(channel).IssueToken(\n"
+        "        auth_pb2.IssueTokenRequest(), timeout=10)\n"
+        "print(before, 'jwt' in sys.modules)\n"
+        "running.stop(0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["False", "True"]
