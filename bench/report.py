@@ -299,7 +299,8 @@ def markdown(results: dict[str, Any], found: list[Target]) -> str:
         f"thread one call at a time, {settings['seconds']} s per row. CPU columns are the "
         "CPU time each process spent per call answered; the clients share the machine's two "
         "cores with the server, so a call that costs its callers more also lowers the "
-        "server's throughput.",
+        "server's throughput. Every row is called as the ceiling is: requests encoded "
+        "beforehand (a create's per call) and replies kept as bytes, the first checked.",
         *_rounds(results["grpc"], settings["seconds"]),
         "",
         "| call | calls/s | p50 ms | p99 ms | errors | throughput vs baseline "
