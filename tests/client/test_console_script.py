@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from fnplane import client
 from fnplane.client.failures import ExitCode
-from tests.support.processes import fnplane_argv
+from tests.support.processes import fnplane_argv, printed_by_fresh_python
 from tests.support.waiting import free_port
 
 
@@ -50,10 +49,7 @@ def test_the_command_line_loads_a_commands_code_only_when_that_command_runs() ->
         "cli.get_command(None, 'up')\n"
         "print(sorted(loaded), 'grpc' in sys.modules, 'fnplane.client.functions' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
-    )
-    assert done.stdout.split() == ["[]", "False", "False"]
+    assert printed_by_fresh_python(program) == ["[]", "False", "False"]
 
 
 def test_every_public_name_of_the_client_package_can_be_imported_from_it() -> None:

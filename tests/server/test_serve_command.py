@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import grpc
@@ -14,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
-from tests.support.processes import Child, fnplane_argv
+from tests.support.processes import Child, fnplane_argv, printed_by_fresh_python
 from tests.support.tokens import signed_in
 from tests.support.waiting import free_port, read_until_closed, wait_until
 
@@ -92,10 +91,7 @@ def test_a_demo_server_starts_without_loading_the_kubernetes_client() -> None:
         "backend = app.choose_backend(ServerConfig(backend='demo'), Limits())\n"
         "print(backend.name, 'kubernetes' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
-    )
-    assert done.stdout.split() == ["demo", "False"]
+    assert printed_by_fresh_python(program) == ["demo", "False"]
 
 
 def test_the_server_says_ready_on_the_descriptor_it_is_given_once_it_serves(
@@ -161,7 +157,4 @@ def test_a_server_loads_pyjwt_only_when_it_first_handles_a_token() -> None:
         "print(before, 'jwt' in sys.modules)\n"
         "running.stop(0)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
-    )
-    assert done.stdout.split() == ["False", "True"]
+    assert printed_by_fresh_python(program) == ["False", "True"]

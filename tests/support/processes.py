@@ -78,3 +78,14 @@ class Child:
 def fnplane_argv(*args: str) -> list[str]:
     """Answers the command line that runs `fnplane ARGS` with this interpreter."""
     return [str(Path(sys.executable).parent / "fnplane"), *args]
+
+
+def printed_by_fresh_python(program: str) -> list[str]:
+    """Runs `program` in a new Python interpreter and answers the words it printed.
+
+    For what depends on a process's whole life, such as which modules a start has loaded.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout.split()
