@@ -138,7 +138,7 @@ def ceiling_answers(target: str) -> bool:
     """Answers whether the bare gRPC ceiling at `target` answers its call."""
     with grpc.insecure_channel(target) as channel:
         try:
-            channel.unary_unary(METHOD)(b"", timeout=1)
+            channel.unary_unary(METHOD, None, None)(b"", timeout=1)
         except grpc.RpcError:
             return False
     return True

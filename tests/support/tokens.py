@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import grpc
 
 from fnplane.v1 import auth_pb2, auth_pb2_grpc
+
+# grpcio's interceptor classes are generic only in its type stubs.
+if TYPE_CHECKING:
+    UnaryUnaryInterceptor: TypeAlias = grpc.UnaryUnaryClientInterceptor[Any, Any]
+    UnaryStreamInterceptor: TypeAlias = grpc.UnaryStreamClientInterceptor[Any, Any]
+else:
+    UnaryUnaryInterceptor = grpc.UnaryUnaryClientInterceptor
+    UnaryStreamInterceptor = grpc.UnaryStreamClientInterceptor
 
 # Two tenants for credentialed servers; their keys and the secret exist only in tests.
 TENANT_KEYS = {
@@ -31,7 +39,7 @@ class _Details(NamedTuple):
     compression: grpc.Compression | None
 
 
-class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+class BearerToken(UnaryUnaryInterceptor, UnaryStreamInterceptor):
     """Adds `authorization: Bearer TOKEN` to every call made through the channel."""
 
     def __init__(self, token: str) -> None:

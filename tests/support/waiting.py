@@ -55,7 +55,7 @@ def port_answers(port: int, host: str = "127.0.0.1") -> bool:
 def read_until_closed(fd: int, *, timeout: float = 60.0, what: str = "the pipe") -> bytes:
     """Answers everything written to the pipe `fd` until every writer has closed it."""
     deadline = time.monotonic() + timeout
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         left = deadline - time.monotonic()
         readable, _, _ = select.select([fd], [], [], max(left, 0))
