@@ -24,7 +24,7 @@ from fnplane.v1 import functions_pb2_grpc
 from tests.support.processes import Child
 from tests.support.stack import Stack, running_stack
 from tests.support.tokens import api_keys_setting, issue_token
-from tests.support.waiting import free_port, port_answers, wait_until
+from tests.support.waiting import free_port, wait_until
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,13 @@ def ceiling_server(logs: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     argv = ceiling_argv(port)
     with Child(argv, log=logs / "ceiling.log") as child:
-        wait_until(lambda: port_answers(port) or not child.alive(), timeout=30, what="the ceiling")
+        target = f"127.0.0.1:{port}"
+        wait_until(
+            lambda: ceiling_answers(target) or not child.alive(), timeout=30, what="the ceiling"
+        )
         if not child.alive():
             raise RuntimeError(f"the ceiling server exited:\n{child.output()[-3000:]}")
-        yield f"127.0.0.1:{port}", child.process.pid
+        yield target, child.process.pid
 
 
 def ceiling_argv(port: int) -> list[str]:

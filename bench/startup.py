@@ -109,7 +109,7 @@ def measure(logs: Path, *, attempts: int = 5) -> dict[str, float | list[float]]:
     """Answers the median start time of each, over `attempts` starts taken in turn."""
     # An installation compiles fnplane's modules once (pip does at install), so that no start
     # pays for it. An editable one where bytecode is not written (PYTHONDONTWRITEBYTECODE, as
-    # on this project's CI machines) would compile them at every start instead.
+    # on the machines these figures were measured on) would compile them at every start.
     compileall.compile_dir(Path(fnplane.__file__).parent, quiet=1)
     ways = {
         "envoy": envoy_alone,
