@@ -62,7 +62,8 @@ class Tenants:
 
 @dataclass(frozen=True)
 class UpStack:
-    """A running `fnplane up` with the ids of its server and Envoy processes."""
+    """A running `fnplane up` with the ids of its server's process (`fnplane up` itself) and
+    of Envoy's."""
 
     stack: Stack
     server_pid: int
@@ -78,16 +79,12 @@ class UpStack:
 def fnplane_up(logs: Path, env: dict[str, str]) -> Iterator[UpStack]:
     """Runs `fnplane up` (demo backend) on free ports until the block ends."""
     with running_stack(logs / "up.log", env=env, args=["--grace-seconds=1"]) as stack:
-        server_pid = envoy_pid = 0
-        for pid in children(stack.child.process.pid):
-            argv = command_line(pid)
-            if "fnplane.server" in argv:
-                server_pid = pid
-            elif Path(argv[0]).name == "envoy":
-                envoy_pid = pid
-        if not (server_pid and envoy_pid):
-            raise RuntimeError("fnplane up runs no server or no Envoy that could be found")
-        yield UpStack(stack=stack, server_pid=server_pid, envoy_pid=envoy_pid)
+        # The gRPC server runs in the `fnplane up` process itself, Envoy as its child.
+        up = stack.child.process.pid
+        envoys = [pid for pid in children(up) if Path(command_line(pid)[0]).name == "envoy"]
+        if len(envoys) != 1:
+            raise RuntimeError(f"fnplane up (pid {up}) runs no Envoy that could be found")
+        yield UpStack(stack=stack, server_pid=up, envoy_pid=envoys[0])
 
 
 @contextlib.contextmanager

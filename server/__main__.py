@@ -1,4 +1,4 @@
-"""Runs `fnplane serve` as `python -m fnplane.server [OPTIONS]`, as `fnplane up` does."""
+"""Runs `fnplane serve` as `python -m fnplane.server [OPTIONS]`."""
 
 from fnplane.server.cli import serve
 

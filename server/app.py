@@ -173,7 +173,7 @@ YOUNG_COLLECTION_THRESHOLD = 20_000
 """Allocations between collections of the youngest generation (Python's default is 700)."""
 
 
-def _collect_garbage_less_often() -> None:
+def collect_garbage_less_often() -> None:
     """Makes the cyclic garbage collector run less often than Python's defaults have it.
 
     Each call allocates a few dozen objects and keeps almost none, so the default threshold
@@ -206,7 +206,7 @@ def serve(config: ServerConfig) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     running = start(config)
-    _collect_garbage_less_often()
+    collect_garbage_less_often()
     readiness.tell(config.ready_fd)
     stopping.wait()
     running.stop(config.grace_seconds)

@@ -19,8 +19,8 @@ def serve(**settings: Any) -> None:
     Example:
       fnplane serve --listen 127.0.0.1:50051 --backend demo
     """
-    # The server and its backends load here, not with the command line: `fnplane up`
-    # runs this command in a child and should not pay for them twice before it is ready.
+    # The server and its backends load only once the settings are read, so that --help and
+    # a mistaken flag answer at once.
     from fnplane.server import app  # noqa: PLC0415
 
     config = ServerConfig(**settings)

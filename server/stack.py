@@ -1,8 +1,12 @@
 """`fnplane up`: the gRPC server and Envoy (REST, gRPC, dashboard) run together and supervised.
 
-The server and Envoy run as child processes. They are started together, waited on until each
-is ready, and stopped together: on Ctrl-C or SIGTERM, and when either of them dies (then
-`fnplane up` exits non-zero, since the stack is no longer whole).
+The gRPC server runs in this process and Envoy as its child. They are started together,
+waited on until each is ready, and stopped together: on Ctrl-C or SIGTERM, and when Envoy
+dies (then `fnplane up` exits non-zero, since the stack is no longer whole).
+
+The server is not a child of its own: a second Python process would load the interpreter and
+most of the same modules again before serving, which made the stack's start about a third
+slower and cost the memory of a second interpreter.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import dataclasses
 import errno
 import logging
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -21,7 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -31,10 +33,11 @@ import click
 
 from fnplane.envoy import binary
 from fnplane.server import logs, readiness
-from fnplane.server.config import ServerConfig, click_options, env_var, flag, setting
+from fnplane.server.config import ServerConfig, click_options, flag, setting
 
 if TYPE_CHECKING:
     from fnplane.envoy import config
+    from fnplane.server.app import RunningServer
 
 log = logging.getLogger("fnplane.up")
 
@@ -71,9 +74,15 @@ class UpConfig(ServerConfig):
         """Answers the settings of the gRPC server behind Envoy.
 
         It listens on loopback only and without TLS: Envoy is its one client, on this host.
+        Readiness is told by `fnplane up`, once Envoy is ready too.
         """
         shared = {item.name: getattr(self, item.name) for item in dataclasses.fields(ServerConfig)}
-        shared.update(listen=f"{LOOPBACK}:{self.grpc_port}", tls_cert="", tls_key="")
+        shared.update(
+            listen=f"{LOOPBACK}:{self.grpc_port}",
+            tls_cert="",
+            tls_key="",
+            ready_fd=readiness.NONE,
+        )
         return ServerConfig(**shared)
 
 
@@ -97,8 +106,12 @@ class StackError(Exception):
 
 
 def run(up: UpConfig) -> int:
-    """Runs the stack in the foreground until a signal or a child's death; answers the exit
-    code (0 after a requested stop, 1 otherwise)."""
+    """Runs the stack in the foreground until a signal or Envoy's death; answers the exit
+    code (0 after a requested stop, 1 otherwise).
+
+    A setting the server refuses ends the start with SystemExit and its one-line message,
+    once Envoy, already starting, has been stopped.
+    """
     try:
         envoy = binary.find(up.envoy)
         _check_ports(up)
@@ -141,13 +154,15 @@ def _site(up: UpConfig) -> config.Site:
 
 
 class Stack:
-    """The children of `fnplane up`, started, watched and stopped as one."""
+    """The gRPC server and the Envoy child of `fnplane up`, started, watched and stopped as
+    one."""
 
     def __init__(self, up: UpConfig, *, envoy: Path, folder: Path) -> None:
         self._up = up
-        self._envoy = envoy
+        self._envoy_binary = envoy
         self._folder = folder
-        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._envoy: subprocess.Popen[bytes] | None = None
+        self._server: RunningServer | None = None
         self._wake = threading.Event()
         self._stop_requested: str | None = None
 
@@ -167,53 +182,27 @@ class Stack:
         self._wake.set()
 
     def start(self) -> None:
-        """Starts the server and Envoy, and answers once both are ready.
+        """Starts Envoy and the server, and answers once both are ready.
 
-        The server goes first, since it takes the longest to become ready; Envoy's
-        configuration is written while the server loads.
+        Envoy goes first: it starts on one core while the server loads on the other, and it
+        is started before any thread runs here (see `_spawn`).
         """
-        told = self._start_server()
-        try:
-            self._start_envoy()
-            self._wait_until("gRPC server", lambda: _said_ready(told))
-        finally:
-            os.close(told)
-        admin = f"{LOOPBACK}:{self._up.admin_port}"
-        self._wait_until("Envoy", lambda: _envoy_ready(admin))
-        log.info(
-            "ready: gRPC server pid %d, Envoy pid %d",
-            self._children["gRPC server"].pid,
-            self._children["Envoy"].pid,
-        )
+        self._start_envoy()
+        self._start_server()
+        self._wait_until_envoy_ready()
+        assert self._envoy is not None
+        log.info("ready: gRPC server in pid %d, Envoy pid %d", os.getpid(), self._envoy.pid)
 
-    def _start_server(self) -> int:
-        """Starts the gRPC server; answers the pipe on which it will say it is ready."""
-        told, tell = os.pipe()
-        server = dataclasses.replace(self._up.server_config(), ready_fd=tell)
-        # Settings travel in the environment, not as flags: flags show in the process list,
-        # and some settings (API keys, the token secret) are secrets.
-        server_env = {
-            env_var(item.name): _env_value(getattr(server, item.name))
-            for item in dataclasses.fields(ServerConfig)
-            if getattr(server, item.name) is not None
-        }
-        try:
-            self._spawn(
-                "gRPC server",
-                [sys.executable, "-m", "fnplane.server"],
-                env=server_env,
-                pass_fds=(tell,),
-            )
-        except StackError:
-            os.close(told)
-            raise
-        finally:
-            os.close(tell)
-        return told
+    def _start_server(self) -> None:
+        # Loaded only now, with Envoy already starting beside it.
+        from fnplane.server import app  # noqa: PLC0415
+
+        self._server = app.start(self._up.server_config())
+        app.collect_garbage_less_often()
 
     def _start_envoy(self) -> None:
-        # Loaded only now, with the server already loading beside it: rendering the
-        # configuration brings in YAML and the contract's descriptors.
+        # Loaded only when starting: rendering the configuration brings in YAML and the
+        # contract's descriptors, which checking the settings does not need.
         from fnplane.envoy import config  # noqa: PLC0415
 
         envoy_config = self._folder / "envoy.yaml"
@@ -222,10 +211,10 @@ class Stack:
         except OSError as error:
             # Only an incomplete installation lacks a file the configuration names.
             raise StackError(f"cannot write Envoy's configuration: {error}") from error
-        self._spawn(
+        self._envoy = _spawn(
             "Envoy",
             [
-                str(self._envoy),
+                str(self._envoy_binary),
                 "--config-path",
                 str(envoy_config),
                 "--disable-hot-restart",
@@ -235,44 +224,41 @@ class Stack:
         )
 
     def supervise(self) -> int:
-        """Waits for a stop signal or a child's death; answers the exit code."""
+        """Waits for a stop signal or Envoy's death; answers the exit code."""
         while True:
             self._wake.wait(timeout=1.0)
             self._wake.clear()
             if self._stop_requested is not None:
                 log.info("%s received: stopping", self._stop_requested)
                 return 0
-            dead = self._dead_child()
-            if dead is not None:
-                name, code = dead
-                click.echo(
-                    f"fnplane: the {name} exited (code {code}); stopping the rest", err=True
-                )
+            code = self._envoy_exit_code()
+            if code is not None:
+                click.echo(f"fnplane: Envoy exited (code {code}); stopping the server", err=True)
                 return 1
 
     def stop(self) -> None:
-        """Stops every child still running, the server first: it takes no new calls and
-        finishes the ones in flight while Envoy still carries their answers back; Envoy
-        stops last."""
-        self._close_envoy_listeners()
-        for name in list(self._children):
-            child = self._children[name]
-            if child.poll() is not None:
-                continue
-            child.terminate()
-            try:
-                child.wait(self._up.grace_seconds + 5)
-            except subprocess.TimeoutExpired:
-                log.warning("the %s did not stop in time: killing it", name)
-                child.kill()
-                child.wait()
+        """Stops what is running, the server first: it takes no new calls and finishes the
+        ones in flight while Envoy still carries their answers back; Envoy stops last."""
+        if self._server is not None:
+            self._close_envoy_listeners()
+            self._server.stop(self._up.grace_seconds)
+            self._server = None
+        envoy = self._envoy
+        if envoy is None or envoy.poll() is not None:
+            return
+        envoy.terminate()
+        try:
+            envoy.wait(self._up.grace_seconds + 5)
+        except subprocess.TimeoutExpired:
+            log.warning("Envoy did not stop in time: killing it")
+            envoy.kill()
+            envoy.wait()
 
     def _close_envoy_listeners(self) -> None:
         """Has Envoy stop taking connections before the server stops: a new call is then
         refused at connect, where the server would otherwise cancel it mid-stop. Calls
-        already on their way through Envoy go on."""
-        envoy = self._children.get("Envoy")
-        if envoy is None or envoy.poll() is not None:
+        already on their way through Envoy go on, as they do to a server that never started."""
+        if self._envoy is None or self._envoy.poll() is not None:
             return
         import urllib.request  # noqa: PLC0415 (see _envoy_ready)
 
@@ -290,45 +276,41 @@ class Stack:
         while time.monotonic() < deadline and _accepts(host, self._up.http_port):
             time.sleep(0.01)
 
-    def _spawn(
-        self,
-        name: str,
-        argv: list[str],
-        env: dict[str, str] | None = None,
-        pass_fds: tuple[int, ...] = (),
-    ) -> None:
-        try:
-            self._children[name] = subprocess.Popen(
-                argv,
-                env={**os.environ, **(env or {})},
-                stdin=subprocess.DEVNULL,
-                pass_fds=pass_fds,
-                # Its own process group keeps a terminal's Ctrl-C from reaching the child
-                # directly, so that the stack stops in its own order.
-                process_group=0,
-                preexec_fn=_stop_with_parent,  # noqa: PLW1509 (no threads run yet)
-            )
-        except OSError as error:
-            raise StackError(f"cannot start the {name}: {error.strerror}") from error
-
-    def _wait_until(self, name: str, ready: Callable[[], bool]) -> None:
+    def _wait_until_envoy_ready(self) -> None:
+        admin = f"{LOOPBACK}:{self._up.admin_port}"
         deadline = time.monotonic() + self._up.startup_seconds
-        while not ready():
-            dead = self._dead_child()
-            if dead is not None:
-                raise StackError(f"the {dead[0]} exited (code {dead[1]}) while starting")
+        while not _envoy_ready(admin):
+            code = self._envoy_exit_code()
+            if code is not None:
+                raise StackError(f"Envoy exited (code {code}) while starting")
             if self._stop_requested is not None:
                 raise StackError(f"{self._stop_requested} received while starting")
             if time.monotonic() > deadline:
-                raise StackError(f"the {name} was not ready within {self._up.startup_seconds:g}s")
+                raise StackError(f"Envoy was not ready within {self._up.startup_seconds:g}s")
             self._wake.wait(timeout=READY_POLL_SECONDS)
 
-    def _dead_child(self) -> tuple[str, int] | None:
-        for name, child in self._children.items():
-            code = child.poll()
-            if code is not None:
-                return name, code
-        return None
+    def _envoy_exit_code(self) -> int | None:
+        return None if self._envoy is None else self._envoy.poll()
+
+
+def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    """Starts the child `name` running `argv`, to be stopped with `fnplane up`.
+
+    The child is set up by Python code run between fork and exec, which a lock held by
+    another thread at the fork could block: that code makes one system call through a
+    function found beforehand, and the stack starts Envoy before the server's threads run.
+    """
+    try:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            # Its own process group keeps a terminal's Ctrl-C from reaching the child
+            # directly, so that the stack stops in its own order.
+            process_group=0,
+            preexec_fn=_stop_with_parent,  # noqa: PLW1509 (see the docstring)
+        )
+    except OSError as error:
+        raise StackError(f"cannot start {name}: {error.strerror}") from error
 
 
 def _check_ports(up: UpConfig) -> None:
@@ -387,25 +369,15 @@ def _banner(up: UpConfig) -> str:
     )
 
 
-def _env_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
 
 
 def _stop_with_parent() -> None:
     # Runs in the child before it starts: asks Linux to send it SIGTERM when `fnplane up`
     # dies, even by SIGKILL, so that no child outlives the stack.
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def _said_ready(told: int) -> bool:
-    """Answers whether the server has written its ready line on the pipe `told`, without
-    waiting; a server that dies closes the pipe, and its death is noticed by the caller."""
-    readable, _, _ = select.select([told], [], [], 0)
-    return bool(readable) and os.read(told, len(readiness.LINE)) == readiness.LINE
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _envoy_ready(admin: str) -> bool:

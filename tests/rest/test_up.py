@@ -1,4 +1,4 @@
-"""`fnplane up`: starts the server and Envoy together, reports readiness, and stops them all."""
+"""`fnplane up`: serves gRPC itself with Envoy as its child, reports readiness, and stops both."""
 
 from __future__ import annotations
 
@@ -38,13 +38,21 @@ def command_of(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-def parts(stack: Stack) -> dict[str, int]:
-    """Answers the pids of the stack's server and Envoy by what they run."""
-    found: dict[str, int] = {}
-    for pid in children_of(stack.child.process.pid):
-        command = command_of(pid)
-        found["envoy" if "envoy" in command.split()[0] else "server"] = pid
-    return found
+def envoy_of(stack: Stack) -> int:
+    """Answers the pid of the stack's Envoy, its one child."""
+    children = children_of(stack.child.process.pid)
+    assert len(children) == 1, [command_of(pid) for pid in children]
+    assert Path(command_of(children[0]).split()[0]).name == "envoy"
+    return children[0]
+
+
+def serving(port: int) -> bool:
+    """Answers whether the gRPC server on 127.0.0.1:port says it serves."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
+    return bool(health.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def every_port_answers(stack: Stack) -> bool:
@@ -62,13 +70,12 @@ def test_up_starts_every_part_and_a_signal_stops_them_all(tmp_path: Path, signum
         assert every_port_answers(stack)
         with urllib.request.urlopen(f"http://127.0.0.1:{stack.admin_port}/ready") as ready:
             assert ready.status == 200
-        pids = parts(stack)
-        assert set(pids) == {"envoy", "server"}
+        assert serving(stack.grpc_port)
+        envoy = envoy_of(stack)
 
         stack.child.signal(signum)
         assert stack.child.process.wait(timeout=30) == 0
-        for name, pid in pids.items():
-            assert not running(pid), f"{name} still runs after fnplane up stopped"
+        assert not running(envoy), "Envoy still runs after fnplane up stopped"
         ports = (stack.http_port, stack.grpc_port, stack.dashboard_port, stack.admin_port)
         assert not any(port_answers(port) for port in ports)
 
@@ -79,22 +86,16 @@ def test_up_says_ready_on_its_descriptor_only_when_every_port_serves(tmp_path: P
         assert READY_LINE in stack.child.output()
         assert stack.call("GET", "/v1/functions", token=stack.token()).status == 200
         assert call("GET", stack.dashboard + "/").status == 200
-        with grpc.insecure_channel(f"127.0.0.1:{stack.http_port}") as channel:
-            health = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=5
-            )
-        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        assert serving(stack.http_port)
 
 
-@pytest.mark.parametrize("victim", ["server", "envoy"])
-def test_when_a_part_dies_up_stops_the_rest_and_fails(tmp_path: Path, victim: str) -> None:
+def test_when_envoy_dies_up_stops_the_server_and_fails(tmp_path: Path) -> None:
     with running_stack(tmp_path / "up.log") as stack:
-        pids = parts(stack)
-        os.kill(pids[victim], signal.SIGKILL)
+        os.kill(envoy_of(stack), signal.SIGKILL)
 
         assert stack.child.process.wait(timeout=30) != 0
-        assert not any(running(pid) for pid in pids.values())
-        assert "exited" in stack.child.output()
+        assert "Envoy exited" in stack.child.output()
+        assert not port_answers(stack.grpc_port)
 
 
 def run_up(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -142,7 +143,7 @@ def test_a_missing_envoy_is_one_line_and_a_failure(tmp_path: Path) -> None:
         assert "Envoy not found" in lines[0] and str(missing) in lines[0]
 
 
-def test_settings_reach_the_server_without_showing_secrets(tmp_path: Path) -> None:
+def test_settings_reach_the_server(tmp_path: Path) -> None:
     key, secret = "up-test-key-0123456789abcdef", "up-test-secret-" + "s" * 32
     env = {"FNPLANE_MAX_REQUEST_BYTES": "2048"}
     args = ("--api-keys", f"{key}=default", "--token-secret", secret)
@@ -150,8 +151,6 @@ def test_settings_reach_the_server_without_showing_secrets(tmp_path: Path) -> No
         assert stack.call("POST", "/auth/token", body={}).status == 401
         issued = stack.call("POST", "/auth/token", body={"api_key": key})
         assert issued.status == 200, issued.body
-        server_command = command_of(parts(stack)["server"])
-        assert key not in server_command and secret not in server_command
 
         big = {"name": "big", "image": "nginx", "env": {"BLOB": "x" * 4096}}
         reply = stack.call("POST", "/v1/functions", body=big, token=issued.json()["token"])
@@ -159,13 +158,23 @@ def test_settings_reach_the_server_without_showing_secrets(tmp_path: Path) -> No
         assert "2048 bytes" in reply.json()["message"]
 
 
-def test_the_parts_stop_when_up_is_killed_outright(tmp_path: Path) -> None:
+def test_envoy_stops_when_up_is_killed_outright(tmp_path: Path) -> None:
     with running_stack(tmp_path / "up.log") as stack:
-        pids = parts(stack)
+        envoy = envoy_of(stack)
         os.kill(stack.child.process.pid, signal.SIGKILL)
         stack.child.process.wait(timeout=10)
         wait_until(
-            lambda: not any(running(pid) for pid in pids.values()),
+            lambda: not running(envoy),
             timeout=20,
-            what="server and Envoy to stop after fnplane up was killed",
+            what="Envoy to stop after fnplane up was killed",
         )
+
+
+def test_a_setting_the_server_refuses_stops_up_and_envoy(tmp_path: Path) -> None:
+    ports = free_ports(PORT_FLAGS)
+    done = run_up("--http-host=127.0.0.1", "--token-secret=too-short", *ports)
+
+    assert done.returncode == 1
+    assert "fnplane: the token signing secret has 9 bytes; it needs at least 32" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not any(port_answers(int(port.partition("=")[2])) for port in ports)
