@@ -54,12 +54,13 @@ class DemoBackend:
         self._watchers = Watchers(backlog=watch_backlog)
 
     def create(self, namespace: str, spec: FunctionSpec) -> Function:
+        # Made before the lock is taken, which every other call waits for while it is held.
+        function = _observe(spec, namespace, self._clock())
         with self._lock:
             functions = self._functions.setdefault(namespace, {})
             if spec.name in functions:
                 raise AlreadyExists(f"function {spec.name!r} already exists")
             check_quota(len(functions), self._limits)
-            function = _observe(spec, namespace, self._clock())
             functions[spec.name] = function
             self._sorted.pop(namespace, None)
             self._tell(namespace, EventType.ADDED, function)
