@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.ceiling import METHOD
 from bench.grpc_load import CHANNEL_OPTIONS
@@ -24,7 +23,7 @@ from fnplane.v1 import functions_pb2_grpc
 from tests.support.processes import Child
 from tests.support.stack import Stack, running_stack
 from tests.support.tokens import api_keys_setting, issue_token
-from tests.support.waiting import free_port, wait_until
+from tests.support.waiting import free_port, serving, wait_until
 
 
 @dataclass(frozen=True)
@@ -178,18 +177,6 @@ def envoy_ready(admin_port: int) -> bool:
             return bool(reply.status == 200)
     except OSError:
         return False
-
-
-def serving(target: str) -> bool:
-    """Answers whether the gRPC server at `target` reports itself serving."""
-    with grpc.insecure_channel(target) as channel:
-        try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=1
-            )
-        except grpc.RpcError:
-            return False
-    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def sample_function(name: str) -> pb.CreateFunctionRequest:

@@ -14,11 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import fnplane
-from bench.servers import ceiling_answers, ceiling_argv, envoy_argv, envoy_ready, serving
+from bench.servers import ceiling_answers, ceiling_argv, envoy_argv, envoy_ready
 from fnplane.envoy import config
 from fnplane.server.stack import UpConfig
 from tests.support.processes import Child, fnplane_argv
-from tests.support.waiting import free_port, port_answers, read_until_closed, wait_until
+from tests.support.waiting import (
+    free_port,
+    port_answers,
+    read_until_closed,
+    serving,
+    wait_until,
+)
 
 
 def _ports() -> dict[str, int]:

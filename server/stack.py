@@ -185,7 +185,7 @@ class Stack:
         """Starts Envoy and the server, and answers once both are ready.
 
         Envoy goes first: it starts on one core while the server loads on the other, and it
-        is started before any thread runs here (see `_spawn`).
+        is started before the server's threads run (see `_spawn`).
         """
         self._start_envoy()
         self._start_server()
@@ -201,7 +201,7 @@ class Stack:
         app.collect_garbage_less_often()
 
     def _start_envoy(self) -> None:
-        # Loaded only when starting: rendering the configuration brings in YAML and the
+        # Loaded only when starting: rendering the configuration brings in protobuf and the
         # contract's descriptors, which checking the settings does not need.
         from fnplane.envoy import config  # noqa: PLC0415
 
@@ -240,6 +240,7 @@ class Stack:
         """Stops what is running, the server first: it takes no new calls and finishes the
         ones in flight while Envoy still carries their answers back; Envoy stops last."""
         if self._server is not None:
+            # Only a server that has started has calls in flight to finish.
             self._close_envoy_listeners()
             self._server.stop(self._up.grace_seconds)
             self._server = None
@@ -257,7 +258,7 @@ class Stack:
     def _close_envoy_listeners(self) -> None:
         """Has Envoy stop taking connections before the server stops: a new call is then
         refused at connect, where the server would otherwise cancel it mid-stop. Calls
-        already on their way through Envoy go on, as they do to a server that never started."""
+        already on their way through Envoy go on."""
         if self._envoy is None or self._envoy.poll() is not None:
             return
         import urllib.request  # noqa: PLC0415 (see _envoy_ready)

@@ -9,13 +9,11 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.processes import fnplane_argv
 from tests.support.stack import READY_LINE, Stack, call, running_stack
-from tests.support.waiting import free_port, port_answers, wait_until
+from tests.support.waiting import free_port, port_answers, serving, wait_until
 
 pytestmark = pytest.mark.envoy
 
@@ -46,15 +44,6 @@ def envoy_of(stack: Stack) -> int:
     return children[0]
 
 
-def serving(port: int) -> bool:
-    """Answers whether the gRPC server on 127.0.0.1:port says it serves."""
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        health = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(), timeout=5
-        )
-    return bool(health.status == health_pb2.HealthCheckResponse.SERVING)
-
-
 def every_port_answers(stack: Stack) -> bool:
     ports = (stack.http_port, stack.grpc_port, stack.dashboard_port, stack.admin_port)
     return all(port_answers(port) for port in ports)
@@ -70,7 +59,7 @@ def test_up_starts_every_part_and_a_signal_stops_them_all(tmp_path: Path, signum
         assert every_port_answers(stack)
         with urllib.request.urlopen(f"http://127.0.0.1:{stack.admin_port}/ready") as ready:
             assert ready.status == 200
-        assert serving(stack.grpc_port)
+        assert serving(f"127.0.0.1:{stack.grpc_port}")
         envoy = envoy_of(stack)
 
         stack.child.signal(signum)
@@ -86,7 +75,7 @@ def test_up_says_ready_on_its_descriptor_only_when_every_port_serves(tmp_path: P
         assert READY_LINE in stack.child.output()
         assert stack.call("GET", "/v1/functions", token=stack.token()).status == 200
         assert call("GET", stack.dashboard + "/").status == 200
-        assert serving(stack.http_port)
+        assert serving(f"127.0.0.1:{stack.http_port}")
 
 
 def test_when_envoy_dies_up_stops_the_server_and_fails(tmp_path: Path) -> None:

@@ -9,21 +9,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.support.processes import Child, fnplane_argv, printed_by_fresh_python
 from tests.support.tokens import signed_in
-from tests.support.waiting import free_port, read_until_closed, wait_until
-
-
-def serving(port: int) -> bool:
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(), timeout=1
-        )
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
+from tests.support.waiting import free_port, read_until_closed, serving, wait_until
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -32,7 +23,7 @@ def test_a_signal_stops_the_server_cleanly(tmp_path: Path, signum: int) -> None:
     with Child(
         fnplane_argv("serve", "--listen", f"127.0.0.1:{port}"), log=tmp_path / "log"
     ) as child:
-        wait_until(lambda: serving(port), what="server healthy")
+        wait_until(lambda: serving(f"127.0.0.1:{port}"), what="server healthy")
 
         child.signal(signum)
 
@@ -50,7 +41,7 @@ def test_settings_come_from_fnplane_variables(tmp_path: Path) -> None:
         "FNPLANE_MAX_REPLICAS": "3",
     }
     with Child(fnplane_argv("serve"), log=tmp_path / "log", env=env) as child:
-        wait_until(lambda: serving(port), what="server healthy")
+        wait_until(lambda: serving(f"127.0.0.1:{port}"), what="server healthy")
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             functions = FunctionServiceStub(signed_in(channel))
             with pytest.raises(grpc.RpcError) as refused:
@@ -68,7 +59,7 @@ def test_a_taken_address_is_one_clear_line_and_a_failure(tmp_path: Path) -> None
     with Child(
         fnplane_argv("serve", "--listen", f"127.0.0.1:{port}"), log=tmp_path / "a"
     ) as first:
-        wait_until(lambda: serving(port), what="first server healthy")
+        wait_until(lambda: serving(f"127.0.0.1:{port}"), what="first server healthy")
         with Child(
             fnplane_argv("serve", "--listen", f"127.0.0.1:{port}"), log=tmp_path / "b"
         ) as second:
@@ -109,7 +100,7 @@ def test_the_server_says_ready_on_the_descriptor_it_is_given_once_it_serves(
 
         # No waiting: by the time the line is written, calls are served.
         assert said == b"READY\n"
-        assert serving(port)
+        assert serving(f"127.0.0.1:{port}")
         assert child.alive()
 
 

@@ -9,6 +9,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 T = TypeVar("T")
 
 
@@ -50,6 +53,18 @@ def port_answers(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((host, port)) == 0
+
+
+def serving(target: str) -> bool:
+    """Answers whether the gRPC server at `target` (host:port) says it serves."""
+    with grpc.insecure_channel(target) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=1
+            )
+        except grpc.RpcError:
+            return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def read_until_closed(fd: int, *, timeout: float = 60.0, what: str = "the pipe") -> bytes:
