@@ -25,6 +25,10 @@ CLUSTER = "fnplane_grpc"
 LUA_FILTER = "envoy.filters.http.lua"
 TRANSCODER_FILTER = "envoy.filters.http.grpc_json_transcoder"
 OPENAPI_PATH = "/openapi.json"
+STOPPING_RUNTIME_KEY = "fnplane.stopping.refused_percent"
+"""Runtime key that, set to 100 through Envoy's admin interface, has Envoy answer every new
+call 503 (UNAVAILABLE) by itself: how `fnplane up` stops taking calls before its server stops."""
+STOPPING_MESSAGE = "fnplane is stopping and takes no new calls; try again once it is back"
 
 # Envoy's own replies (bad JSON, unknown path, body too large, server down) carry the gRPC
 # code that matches their HTTP status, so that every error body has the same shape as the
@@ -107,6 +111,7 @@ def render(site: Site) -> str:
         "grpc_port": site.grpc_port,
         "max_request_bytes": site.max_request_bytes,
         "lua_file": str(package_file("fnplane.envoy", "rest.lua")),
+        "stopping_runtime_key": STOPPING_RUNTIME_KEY,
         "descriptor": str(descriptor),
         "services": list(routes.service_names(contract)),
         "json_local_replies": _local_replies(site.max_request_bytes),
@@ -289,7 +294,14 @@ def _local_replies(max_request_bytes: int) -> list[dict[str, Any]]:
         413: f"the request body is larger than the limit of {max_request_bytes} bytes",
         503: "the fnplane server is not reachable: %LOCAL_REPLY_BODY%",
     }
+    # A call refused while fnplane stops is marked as a fault the fault filter injected.
+    stopping = {"response_flag_filter": {"flags": ["FI"]}}
     mappers = [
+        _mapper(stopping, code_pb2.UNAVAILABLE, STOPPING_MESSAGE),
+        # A native gRPC call gets the same message, as its status message.
+        {"filter": stopping, "body": {"inline_string": STOPPING_MESSAGE}},
+    ]
+    mappers += [
         _mapper(
             {"status_code_filter": _status_is("EQ", status)},
             code,
@@ -309,7 +321,7 @@ def _status_is(op: str, status: int) -> dict[str, Any]:
     return {"comparison": {"op": op, "value": {"default_value": status, "runtime_key": ""}}}
 
 
-def _mapper(status_filter: dict[str, Any], code: int, message: str) -> dict[str, Any]:
+def _mapper(matching: dict[str, Any], code: int, message: str) -> dict[str, Any]:
     marked_rest = {
         "metadata_filter": {
             "matcher": {
@@ -333,7 +345,7 @@ def _mapper(status_filter: dict[str, Any], code: int, message: str) -> dict[str,
     }
     rest = {"or_filter": {"filters": [marked_rest, unmarked_but_not_grpc]}}
     return {
-        "filter": {"and_filter": {"filters": [status_filter, rest]}},
+        "filter": {"and_filter": {"filters": [matching, rest]}},
         "body_format_override": {
             "json_format": {"code": int(code), "message": message, "details": []},
         },

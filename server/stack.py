@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("fnplane.up")
 
 LOOPBACK = "127.0.0.1"
-LISTENERS_CLOSE_SECONDS = 2.0
-"""How long a stop waits for Envoy's public listeners to close before stopping the server."""
 READY_POLL_SECONDS = 0.01
 """How often starting Envoy is asked whether it is ready: how late `fnplane up` may notice."""
 
@@ -237,12 +235,18 @@ class Stack:
                 return 1
 
     def stop(self) -> None:
-        """Stops what is running, the server first: it takes no new calls and finishes the
-        ones in flight while Envoy still carries their answers back; Envoy stops last."""
+        """Stops what is running: Envoy answers new calls 503 (UNAVAILABLE) at once, the
+        calls in flight finish within the grace period while the server still serves, then
+        the server stops, and Envoy last."""
         if self._server is not None:
             # Only a server that has started has calls in flight to finish.
-            self._close_envoy_listeners()
-            self._server.stop(self._up.grace_seconds)
+            deadline = time.monotonic() + self._up.grace_seconds
+            if self._refuse_new_calls():
+                # Watches and followed logs would never finish on their own.
+                if self._server.servicer is not None:
+                    self._server.servicer.end_streams()
+                self._wait_until_envoy_idle(deadline)
+            self._server.stop(max(0.0, deadline - time.monotonic()))
             self._server = None
         envoy = self._envoy
         if envoy is None or envoy.poll() is not None:
@@ -255,26 +259,42 @@ class Stack:
             envoy.kill()
             envoy.wait()
 
-    def _close_envoy_listeners(self) -> None:
-        """Has Envoy stop taking connections before the server stops: a new call is then
-        refused at connect, where the server would otherwise cancel it mid-stop. Calls
-        already on their way through Envoy go on."""
-        if self._envoy is None or self._envoy.poll() is not None:
-            return
-        import urllib.request  # noqa: PLC0415 (see _envoy_ready)
+    def _refuse_new_calls(self) -> bool:
+        """Has Envoy answer every new call 503 (UNAVAILABLE) by itself; answers whether it
+        took the order.
 
-        url = f"http://{LOOPBACK}:{self._up.admin_port}/drain_listeners?inboundonly"
+        Envoy keeps its ports open meanwhile: closing them instead reset the connections that
+        clients had just opened, before Envoy had taken them. Envoy's threads take the order
+        a moment after it is given, so a call may still slip through; the server, which
+        serves until Envoy holds no call, answers it.
+        """
+        if self._envoy is None or self._envoy.poll() is not None:
+            return False
+        from fnplane.envoy.config import STOPPING_RUNTIME_KEY  # noqa: PLC0415 (loaded already)
+
+        url = f"http://{LOOPBACK}:{self._up.admin_port}/runtime_modify?{STOPPING_RUNTIME_KEY}=100"
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=2):
-                pass
+            _admin_call(url, method="POST")
         except OSError as error:
-            log.warning("Envoy did not close its listeners (%s); stopping anyway", error)
-            return
-        # Envoy answers before its listeners have closed; a connection taken in between
-        # would reach the server as it stops and be cancelled, so the stop waits for them.
-        host = LOOPBACK if self._up.http_host in ("0.0.0.0", "::", "") else self._up.http_host
-        deadline = time.monotonic() + LISTENERS_CLOSE_SECONDS
-        while time.monotonic() < deadline and _accepts(host, self._up.http_port):
+            log.warning("Envoy did not stop taking calls (%s); stopping anyway", error)
+            return False
+        return True
+
+    def _wait_until_envoy_idle(self, deadline: float) -> None:
+        """Waits until Envoy holds no call from a client, or until `deadline` (a monotonic
+        time), whichever comes first."""
+        admin = f"http://{LOOPBACK}:{self._up.admin_port}"
+        while True:
+            try:
+                held = _calls_held(admin)
+            except (OSError, ValueError, KeyError) as error:
+                log.warning("cannot read Envoy's calls in flight (%s); stopping anyway", error)
+                return
+            if held == 0:
+                return
+            if time.monotonic() >= deadline:
+                log.warning("%d calls still in flight after the grace period: ending them", held)
+                return
             time.sleep(0.01)
 
     def _wait_until_envoy_ready(self) -> None:
@@ -394,10 +414,24 @@ def _envoy_ready(admin: str) -> bool:
         return False
 
 
-def _accepts(host: str, port: int) -> bool:
-    """Answers whether something takes TCP connections on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+def _admin_call(url: str, *, method: str = "GET") -> bytes:
+    """Answers the body of Envoy's admin interface's answer to `url`."""
+    import urllib.request  # noqa: PLC0415 (see _envoy_ready)
+
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=2) as answer:
+        return bytes(answer.read())
+
+
+def _calls_held(admin: str) -> int:
+    """Answers how many calls from clients the Envoy whose admin interface is at `admin`
+    holds: on their way to the server, being answered, or being refused."""
+    import json  # noqa: PLC0415
+
+    stats = json.loads(_admin_call(f"{admin}/stats?format=json&filter=downstream_rq_active$"))
+    # Each HTTP listener counts its calls under its own prefix; the admin interface's own
+    # (this very request) is left out.
+    return sum(
+        int(stat["value"])
+        for stat in stats["stats"]
+        if stat["name"].startswith("http.") and not stat["name"].startswith("http.admin.")
+    )

@@ -21,7 +21,7 @@ from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1 import functions_pb2_grpc
 from tests.support.certificates import self_signed
 from tests.support.processes import Child, printed_by_fresh_python
-from tests.support.stack import call
+from tests.support.stack import Reply, call
 from tests.support.waiting import free_port, wait_until
 
 pytestmark = pytest.mark.envoy
@@ -153,6 +153,30 @@ def test_a_server_that_is_down_is_unavailable_to_grpc(envoy_alone: config.Site) 
     assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
     # Envoy's JSON error bodies are for REST calls only.
     assert not (failed.value.details() or "").startswith("{")
+
+
+def test_once_told_that_fnplane_stops_envoy_refuses_calls_as_unavailable(
+    envoy_alone: config.Site,
+) -> None:
+    # What `fnplane up` tells Envoy when it stops: no call reaches the (here absent) server.
+    key = config.STOPPING_RUNTIME_KEY
+    admin = f"http://127.0.0.1:{envoy_alone.admin_port}"
+    assert call("POST", f"{admin}/runtime_modify?{key}=100").status == 200
+
+    def refusal() -> Reply | None:
+        reply = call("GET", f"http://127.0.0.1:{envoy_alone.http_port}/v1/functions")
+        return reply if reply.json()["message"] == config.STOPPING_MESSAGE else None
+
+    # Envoy's threads take the new setting a moment after its admin interface has.
+    reply = wait_until(refusal, what="Envoy to refuse calls as fnplane stops")
+    assert reply.status == 503
+    assert reply.json() == {"code": 14, "message": config.STOPPING_MESSAGE, "details": []}
+    with grpc.insecure_channel(f"127.0.0.1:{envoy_alone.http_port}") as channel:
+        stub = functions_pb2_grpc.FunctionServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as failed:
+            stub.ListFunctions(pb.ListFunctionsRequest(), timeout=10)
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert failed.value.details() == config.STOPPING_MESSAGE
 
 
 @pytest.mark.parametrize("where", ["source checkout", "elsewhere"])
