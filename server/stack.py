@@ -278,6 +278,7 @@ class Stack:
         except OSError as error:
             log.warning("Envoy did not stop taking calls (%s); stopping anyway", error)
             return False
+        log.info("Envoy refuses new calls; calls in flight get %gs", self._up.grace_seconds)
         return True
 
     def _wait_until_envoy_idle(self, deadline: float) -> None:
