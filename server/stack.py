@@ -272,9 +272,10 @@ class Stack:
             return False
         from fnplane.envoy.config import STOPPING_RUNTIME_KEY  # noqa: PLC0415 (loaded already)
 
-        url = f"http://{LOOPBACK}:{self._up.admin_port}/runtime_modify?{STOPPING_RUNTIME_KEY}=100"
         try:
-            _admin_call(url, method="POST")
+            _admin_call(
+                self._up.admin_port, f"/runtime_modify?{STOPPING_RUNTIME_KEY}=100", method="POST"
+            )
         except OSError as error:
             log.warning("Envoy did not stop taking calls (%s); stopping anyway", error)
             return False
@@ -284,10 +285,9 @@ class Stack:
     def _wait_until_envoy_idle(self, deadline: float) -> None:
         """Waits until Envoy holds no call from a client, or until `deadline` (a monotonic
         time), whichever comes first."""
-        admin = f"http://{LOOPBACK}:{self._up.admin_port}"
         while True:
             try:
-                held = _calls_held(admin)
+                held = _calls_held(self._up.admin_port)
             except (OSError, ValueError, KeyError) as error:
                 log.warning("cannot read Envoy's calls in flight (%s); stopping anyway", error)
                 return
@@ -299,9 +299,8 @@ class Stack:
             time.sleep(0.01)
 
     def _wait_until_envoy_ready(self) -> None:
-        admin = f"{LOOPBACK}:{self._up.admin_port}"
         deadline = time.monotonic() + self._up.startup_seconds
-        while not _envoy_ready(admin):
+        while not _envoy_ready(self._up.admin_port):
             code = self._envoy_exit_code()
             if code is not None:
                 raise StackError(f"Envoy exited (code {code}) while starting")
@@ -402,33 +401,34 @@ def _stop_with_parent() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _envoy_ready(admin: str) -> bool:
-    """Answers whether the Envoy whose admin interface is at `admin` (host:port) is ready."""
-    # Loaded once the children are starting rather than with `fnplane up`, whose start
-    # would otherwise wait for it before starting anything.
-    import urllib.request  # noqa: PLC0415
-
+def _envoy_ready(admin_port: int) -> bool:
+    """Answers whether the Envoy whose admin interface is on `admin_port` is ready."""
     try:
-        with urllib.request.urlopen(f"http://{admin}/ready", timeout=1) as answer:
-            return bool(answer.status == 200)
+        _admin_call(admin_port, "/ready", timeout=1)
     except OSError:
         return False
+    return True
 
 
-def _admin_call(url: str, *, method: str = "GET") -> bytes:
-    """Answers the body of Envoy's admin interface's answer to `url`."""
-    import urllib.request  # noqa: PLC0415 (see _envoy_ready)
+def _admin_call(admin_port: int, path: str, *, method: str = "GET", timeout: float = 2.0) -> bytes:
+    """Answers the body of the answer of Envoy's admin interface, on loopback `admin_port`,
+    to `path`; raises OSError when it cannot be reached or answers other than 200."""
+    # Loaded once Envoy is starting rather than with `fnplane up`, whose start would
+    # otherwise wait for it before starting anything.
+    import urllib.request  # noqa: PLC0415
 
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=2) as answer:
+    request = urllib.request.Request(f"http://{LOOPBACK}:{admin_port}{path}", method=method)
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
         return bytes(answer.read())
 
 
-def _calls_held(admin: str) -> int:
-    """Answers how many calls from clients the Envoy whose admin interface is at `admin`
-    holds: on their way to the server, being answered, or being refused."""
+def _calls_held(admin_port: int) -> int:
+    """Answers how many calls from clients the Envoy whose admin interface is on
+    `admin_port` holds: on their way to the server, being answered, or being refused."""
     import json  # noqa: PLC0415
 
-    stats = json.loads(_admin_call(f"{admin}/stats?format=json&filter=downstream_rq_active$"))
+    found = _admin_call(admin_port, "/stats?format=json&filter=downstream_rq_active$")
+    stats = json.loads(found)
     # Each HTTP listener counts its calls under its own prefix; the admin interface's own
     # (this very request) is left out.
     return sum(
