@@ -242,9 +242,6 @@ class Stack:
             # Only a server that has started has calls in flight to finish.
             deadline = time.monotonic() + self._up.grace_seconds
             if self._refuse_new_calls():
-                # Watches and followed logs would never finish on their own.
-                if self._server.servicer is not None:
-                    self._server.servicer.end_streams()
                 self._wait_until_envoy_idle(deadline)
             self._server.stop(max(0.0, deadline - time.monotonic()))
             self._server = None
@@ -285,7 +282,12 @@ class Stack:
     def _wait_until_envoy_idle(self, deadline: float) -> None:
         """Waits until Envoy holds no call from a client, or until `deadline` (a monotonic
         time), whichever comes first."""
+        servicer = self._server.servicer if self._server is not None else None
         while True:
+            # Watches and followed logs never finish on their own; another may have begun
+            # since the last were ended, in the moment before Envoy refused new calls.
+            if servicer is not None:
+                servicer.end_streams()
             try:
                 held = _calls_held(self._up.admin_port)
             except (OSError, ValueError, KeyError) as error:

@@ -9,8 +9,11 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
+import grpc
 import pytest
 
+from fnplane.v1 import functions_pb2 as pb
+from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.support.processes import fnplane_argv
 from tests.support.stack import READY_LINE, Stack, call, running_stack
 from tests.support.waiting import free_port, port_answers, serving, wait_until
@@ -167,3 +170,21 @@ def test_a_setting_the_server_refuses_stops_up_and_envoy(tmp_path: Path) -> None
     assert "fnplane: the token signing secret has 9 bytes; it needs at least 32" in done.stderr
     assert "Traceback" not in done.stderr
     assert not any(port_answers(int(port.partition("=")[2])) for port in ports)
+
+
+def test_a_stop_ends_open_watches_rather_than_waiting_out_the_grace(tmp_path: Path) -> None:
+    with (
+        running_stack(tmp_path / "up.log", args=["--grace-seconds=60"]) as stack,
+        grpc.insecure_channel(stack.grpc_target) as channel,
+    ):
+        watch = FunctionServiceStub(channel).WatchFunctions(
+            pb.WatchFunctionsRequest(),
+            metadata=(("authorization", f"Bearer {stack.token()}"),),
+            timeout=120,
+        )
+        assert next(watch).type == "SYNCED"
+
+        stack.child.signal(signal.SIGTERM)
+        # Waiting out the grace period would take a minute.
+        assert stack.child.process.wait(timeout=20) == 0
+        assert list(watch) == []
