@@ -6,7 +6,6 @@ must read its arguments before it can start anything."""
 from __future__ import annotations
 
 import compileall
-import os
 import statistics
 import subprocess
 import time
@@ -18,10 +17,10 @@ from bench.servers import ceiling_answers, ceiling_argv, envoy_argv, envoy_ready
 from fnplane.envoy import config
 from fnplane.server.stack import UpConfig
 from tests.support.processes import Child, fnplane_argv
+from tests.support.stack import running_stack
 from tests.support.waiting import (
     free_port,
     port_answers,
-    read_until_closed,
     serving,
     wait_until,
 )
@@ -93,36 +92,18 @@ def fnplane_up(logs: Path, attempt: int) -> float:
     server every few milliseconds meanwhile, a new gRPC channel each time, took CPU from
     the very start being timed.
     """
-    ports = _ports()
-    told, tell = os.pipe()
-    argv = fnplane_argv(
-        "up",
-        "--backend=demo",
-        "--http-host=127.0.0.1",
-        f"--http-port={ports['http']}",
-        f"--grpc-port={ports['grpc']}",
-        f"--dashboard-port={ports['dashboard']}",
-        f"--admin-port={ports['admin']}",
-        f"--metrics-port={free_port()}",
-        "--grace-seconds=1",
-        f"--ready-fd={tell}",
-    )
     began = time.perf_counter()
-    with Child(argv, log=logs / f"startup-up-{attempt}.log", pass_fds=[tell]) as child:
-        os.close(tell)
-        try:
-            said = read_until_closed(told, what="fnplane up's ready pipe")
-        finally:
-            os.close(told)
+    with running_stack(logs / f"startup-up-{attempt}.log") as stack:
         elapsed = time.perf_counter() - began
         answering = (
-            port_answers(ports["http"])
-            and port_answers(ports["dashboard"])
-            and envoy_ready(ports["admin"])
-            and serving(f"127.0.0.1:{ports['grpc']}")
+            port_answers(stack.http_port)
+            and port_answers(stack.dashboard_port)
+            and envoy_ready(stack.admin_port)
+            and serving(f"127.0.0.1:{stack.grpc_port}")
         )
-        if said != b"READY\n" or not answering:
-            raise RuntimeError(f"fnplane up was not ready when it said so:\n{child.output()}")
+        if not answering:
+            output = stack.child.output()
+            raise RuntimeError(f"fnplane up was not ready when it said so:\n{output}")
     return elapsed
 
 
