@@ -22,7 +22,7 @@ from fnplane.server.auth_tls import server_credentials
 from fnplane.server.backend import FunctionBackend
 from fnplane.server.config import ServerConfig
 from fnplane.server.demo import DemoBackend
-from fnplane.server.interceptors import AccessLog
+from fnplane.server.interceptors import AccessLog, Arounds
 from fnplane.server.metrics import ServerMetrics
 from fnplane.server.servicer import FunctionServicer, add_to_server
 from fnplane.server.validation import Limits
@@ -101,8 +101,10 @@ def start(config: ServerConfig, backend: FunctionBackend | None = None) -> Runni
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="rpc"),
         interceptors=[
-            AccessLog(observe=metrics.observe_call),
-            BearerAuth(auth, open_services=OPEN_SERVICES),
+            Arounds(
+                AccessLog(observe=metrics.observe_call),
+                BearerAuth(auth, open_services=OPEN_SERVICES),
+            )
         ],
         # Without this, grpcio sets SO_REUSEPORT and a second server on a taken port starts
         # quietly and shares its traffic instead of failing.

@@ -14,32 +14,24 @@ import grpc
 from fnplane.server.auth import Auth
 from fnplane.server.calls import Caller, begin_call, end_call
 from fnplane.server.errors import FnplaneError, Unauthenticated
-from fnplane.server.interceptors import Continuation, Handler, Interceptor, Wrapped
 from fnplane.server.status import to_status
 
 AUTHORIZATION = "authorization"
 SCHEME = "bearer"
 
 
-class BearerAuth(Interceptor):
+class BearerAuth:
     """Serves a call as the caller its bearer token proves; calls to `open_services` (fully
     qualified service names) need no token."""
 
     def __init__(self, auth: Auth, *, open_services: frozenset[str]) -> None:
         self._auth = auth
         self._open_services = open_services
-        self._wrapped = Wrapped(self._as_bearer)
 
-    def intercept_service(
-        self, continuation: Continuation, details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        handler = continuation(details)
-        service = details.method.lstrip("/").partition("/")[0]
-        if service in self._open_services:
-            return handler
-        return self._wrapped.handler(handler, details.method)
+    def applies_to(self, method: str) -> bool:
+        return method.lstrip("/").partition("/")[0] not in self._open_services
 
-    def _as_bearer(self, method: str, request: Any, context: grpc.ServicerContext) -> _AsCaller:
+    def around(self, method: str, request: Any, context: grpc.ServicerContext) -> _AsCaller:
         return _AsCaller(self, context)
 
     def admitted(self, context: grpc.ServicerContext) -> Caller:

@@ -7,7 +7,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
@@ -71,64 +71,99 @@ def _refuse_undecodable(method: str, request: Any, context: grpc.ServicerContext
         )
 
 
-def wrap_handler(handler: Handler, method: str, around: Around) -> Handler:
-    """Answers `handler` with its behaviour run inside `around(method, request, context)`.
+class MethodAround(Protocol):
+    """Something calls run inside (a check, an account), for the methods it applies to."""
+
+    def applies_to(self, method: str) -> bool:
+        """Answers whether calls to `method` (its full name, "/package.Service/Method") run
+        inside this."""
+        ...
+
+    def around(
+        self, method: str, request: Any, context: grpc.ServicerContext
+    ) -> AbstractContextManager[None]:
+        """Answers what one call to `method` runs inside."""
+        ...
+
+
+class Arounds(Interceptor):
+    """Runs each call inside the arounds that apply to its method, the first given outermost.
+
+    One interceptor serves them all, and each method's handler is wrapped once, not once per
+    call. grpcio asks every interceptor for the handler of every call: with one interceptor
+    for each around, that asking came to about 10,000 instructions of a create's 617,000
+    (counted with callgrind). Only methods that have a handler are remembered, so unknown
+    method names cannot grow what it keeps.
+    """
+
+    def __init__(self, *arounds: MethodAround) -> None:
+        self._arounds = arounds
+        self._known: dict[str, tuple[Handler, Handler]] = {}
+
+    def intercept_service(
+        self, continuation: Continuation, details: grpc.HandlerCallDetails
+    ) -> Handler | None:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method = details.method
+        known = self._known.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        applying = [each.around for each in self._arounds if each.applies_to(method)]
+        wrapped = wrap_handler(handler, method, applying)
+        self._known[method] = (handler, wrapped)
+        return wrapped
+
+
+def wrap_handler(handler: Handler, method: str, arounds: Sequence[Around]) -> Handler:
+    """Answers `handler` with its behaviour run inside each of `arounds`, the first outermost.
 
     Unary and server-streaming methods are wrapped (a stream for as long as it sends);
     streaming requests are passed through, since fnplane has none. A request that cannot be
-    decoded reaches `around` as an Undecodable and is answered INVALID_ARGUMENT.
+    decoded reaches the outermost around as an Undecodable and is answered INVALID_ARGUMENT
+    inside it, so that no other around sees it.
     """
     if handler.request_streaming:
         return handler
     deserialize = _decoding(handler.request_deserializer)
 
     if handler.response_streaming:
-        inner_stream = handler.unary_stream
-        assert inner_stream is not None
-
-        def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            with around(method, request, context):
-                _refuse_undecodable(method, request, context)
-                yield from inner_stream(request, context)
-
+        stream = handler.unary_stream
+        assert stream is not None
+        for around in reversed(arounds):
+            stream = _stream_within(around, method, stream)
         return grpc.unary_stream_rpc_method_handler(
             stream, deserialize, handler.response_serializer
         )
 
-    inner = handler.unary_unary
-    assert inner is not None
+    unary = handler.unary_unary
+    assert unary is not None
+    for around in reversed(arounds):
+        unary = _unary_within(around, method, unary)
+    return grpc.unary_unary_rpc_method_handler(unary, deserialize, handler.response_serializer)
 
+
+Unary: TypeAlias = Callable[[Any, grpc.ServicerContext], Any]
+Stream: TypeAlias = Callable[[Any, grpc.ServicerContext], Iterator[Any]]
+
+
+def _unary_within(around: Around, method: str, inner: Unary) -> Unary:
     def unary(request: Any, context: grpc.ServicerContext) -> Any:
         with around(method, request, context):
             _refuse_undecodable(method, request, context)
             return inner(request, context)
 
-    return grpc.unary_unary_rpc_method_handler(unary, deserialize, handler.response_serializer)
+    return unary
 
 
-class Wrapped:
-    """The handler of each method wrapped in `around` once, rather than once per call.
+def _stream_within(around: Around, method: str, inner: Stream) -> Stream:
+    def stream(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        with around(method, request, context):
+            _refuse_undecodable(method, request, context)
+            yield from inner(request, context)
 
-    grpcio asks the interceptors for a handler on every call; building the wrapping closures
-    and handler anew each time was a measurable part of a small call's cost. Only methods that
-    have a handler are remembered, so unknown method names cannot grow this.
-    """
-
-    def __init__(self, around: Around) -> None:
-        self._around = around
-        self._known: dict[str, tuple[Handler, Handler]] = {}
-
-    def handler(self, handler: Handler | None, method: str) -> Handler | None:
-        """Answers `handler` wrapped in `around`, the same object for as long as the
-        handler of `method` is."""
-        if handler is None:
-            return None
-        known = self._known.get(method)
-        if known is not None and known[0] is handler:
-            return known[1]
-        wrapped = wrap_handler(handler, method, self._around)
-        self._known[method] = (handler, wrapped)
-        return wrapped
+    return stream
 
 
 CallObserver: TypeAlias = Callable[[str, grpc.StatusCode, float], None]
@@ -156,7 +191,7 @@ def request_id_of(context: grpc.ServicerContext) -> str:
     return f"{_MADE_UP_PREFIX}-{next(_made_up_count)}"
 
 
-class AccessLog(Interceptor):
+class AccessLog:
     """Logs one line per call (method, code, duration, function name, request id), tells
     `observe` of it, and hides crashes.
 
@@ -166,14 +201,11 @@ class AccessLog(Interceptor):
 
     def __init__(self, observe: CallObserver | None = None) -> None:
         self._observe = observe
-        self._wrapped = Wrapped(self._logged)
 
-    def intercept_service(
-        self, continuation: Continuation, details: grpc.HandlerCallDetails
-    ) -> Handler | None:
-        return self._wrapped.handler(continuation(details), details.method)
+    def applies_to(self, method: str) -> bool:
+        return True
 
-    def _logged(self, method: str, request: Any, context: grpc.ServicerContext) -> _LoggedCall:
+    def around(self, method: str, request: Any, context: grpc.ServicerContext) -> _LoggedCall:
         return _LoggedCall(self, method, getattr(request, "name", ""), context)
 
     def finished(self, method: str, code: grpc.StatusCode, start: float, name: str) -> None:

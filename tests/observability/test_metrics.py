@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from fnplane.server import app
@@ -23,6 +24,7 @@ from tests.support.waiting import free_port
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 CREATE = "fnplane.v1.FunctionService/CreateFunction"
 GET = "fnplane.v1.FunctionService/GetFunction"
+HEALTH_CHECK = "grpc.health.v1.Health/Check"
 
 
 @pytest.fixture
@@ -75,6 +77,23 @@ def test_calls_are_counted_by_method_and_code(
     assert value(samples, "fnplane_grpc_calls_total", method=GET, code="NOT_FOUND") == 1
     assert value(samples, "fnplane_grpc_call_duration_seconds_count", method=CREATE) == 3
     assert value(samples, "fnplane_grpc_call_duration_seconds_count", method=GET) == 1
+
+
+def test_calls_refused_for_their_token_and_calls_needing_none_are_counted_too(
+    metered: app.RunningServer,
+) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{metered.port}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            functions_pb2_grpc.FunctionServiceStub(channel).GetFunction(
+                pb.GetFunctionRequest(name="any")
+            )
+        health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+
+    samples = scrape(metered)
+
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+    assert value(samples, "fnplane_grpc_calls_total", method=GET, code="UNAUTHENTICATED") == 1
+    assert value(samples, "fnplane_grpc_calls_total", method=HEALTH_CHECK, code="OK") == 1
 
 
 def test_functions_are_counted_by_namespace_and_status_at_scrape_time(
