@@ -9,6 +9,7 @@ it is made; there are no logs, since no container runs.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -28,8 +29,25 @@ from fnplane.server.validation import Limits, check_quota, check_spec
 from fnplane.server.watch import DEFAULT_BACKLOG, FunctionWatch, Watchers
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+class WholeSeconds:
+    """The time now, in whole seconds: what a function's creation time holds.
+
+    `seconds` answers the time as seconds since the epoch (the system clock by default).
+    """
+
+    def __init__(self, seconds: Callable[[], float] = time.time) -> None:
+        self._seconds = seconds
+        self._known = (0, datetime.fromtimestamp(0, UTC))
+
+    def __call__(self) -> datetime:
+        # Creates come many to a second, so each second's datetime is made once: making one
+        # for every create was about 11,000 of its 610,000 instructions (callgrind).
+        second = int(self._seconds())
+        known = self._known
+        if known[0] != second:
+            known = (second, datetime.fromtimestamp(second, UTC))
+            self._known = known
+        return known[1]
 
 
 class DemoBackend:
@@ -41,11 +59,11 @@ class DemoBackend:
         self,
         *,
         limits: Limits | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] | None = None,
         watch_backlog: int = DEFAULT_BACKLOG,
     ) -> None:
         self._limits = limits or Limits()
-        self._clock = clock
+        self._clock = clock or WholeSeconds()
         self._lock = threading.Lock()
         self._functions: dict[str, dict[str, Function]] = {}
         # Each namespace's functions sorted by name, as last listed; a write drops its own.

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from types import MappingProxyType
+from typing import Final
 
 DEFAULT_NAMESPACE = "default"
 
@@ -23,20 +24,28 @@ class Status(enum.StrEnum):
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, kw_only=True)
+# A spec and a function are never changed once made; `replace` makes a changed copy. They
+# are shared between threads, and Get and List keep each one's encoded message for as long
+# as they answer the very same object. Every field is Final, so the type checker refuses an
+# assignment, and maps are read-only views. They are not frozen dataclasses: setting each
+# field of one through object.__setattr__ made building a spec and a function about 37,000
+# of a create's 617,000 instructions (counted with callgrind), and a plain one about 11,000.
+
+
+@dataclass(kw_only=True, slots=True)
 class FunctionSpec:
     """What the user asked for: everything about a function that a user can set."""
 
-    name: str
-    image: str
-    replicas: int = 1
-    env: Mapping[str, str] = field(default_factory=dict)
-    cpu_request: str = ""
-    cpu_limit: str = ""
-    memory_request: str = ""
-    memory_limit: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    annotations: Mapping[str, str] = field(default_factory=dict)
+    name: Final[str]
+    image: Final[str]
+    replicas: Final[int] = 1
+    env: Final[Mapping[str, str]] = field(default_factory=dict)
+    cpu_request: Final[str] = ""
+    cpu_limit: Final[str] = ""
+    memory_request: Final[str] = ""
+    memory_limit: Final[str] = ""
+    labels: Final[Mapping[str, str]] = field(default_factory=dict)
+    annotations: Final[Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Maps are copied into read-only views so a spec can be shared between threads and
@@ -47,18 +56,18 @@ class FunctionSpec:
             object.__setattr__(self, name, MappingProxyType(dict(values)) if values else _EMPTY)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Function:
     """A function as it is: its spec and what the backend observes of it."""
 
-    spec: FunctionSpec
-    namespace: str
-    created_at: datetime
-    available_replicas: int = 0
-    ready_replicas: int = 0
-    updated_replicas: int = 0
-    status: Status = Status.DEPLOYING
-    status_message: str = ""
+    spec: Final[FunctionSpec]
+    namespace: Final[str]
+    created_at: Final[datetime]
+    available_replicas: Final[int] = 0
+    ready_replicas: Final[int] = 0
+    updated_replicas: Final[int] = 0
+    status: Final[Status] = Status.DEPLOYING
+    status_message: Final[str] = ""
 
     @property
     def name(self) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fnplane.server.demo import DemoBackend
+from fnplane.server.demo import DemoBackend, WholeSeconds
 from fnplane.server.domain import FunctionSpec, FunctionUpdate, Status
 from fnplane.server.errors import AlreadyExists, InvalidArgument, NotFound
 
@@ -37,11 +37,28 @@ def test_scaling_to_zero_stops_and_back_up_runs_keeping_created_at() -> None:
     assert running.created_at == created.created_at
 
 
-def test_created_at_has_whole_seconds() -> None:
+def test_created_at_is_the_time_of_the_create_in_whole_seconds() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
     function = DemoBackend().create("default", FunctionSpec(name="a", image="nginx"))
+    after = datetime.now(UTC)
 
+    assert before <= function.created_at <= after
     assert function.created_at.microsecond == 0
     assert function.created_at.tzinfo is not None
+
+
+def test_the_clock_moves_on_with_each_second_and_not_within_one() -> None:
+    now = [1_764_806_400.25]
+    clock = WholeSeconds(lambda: now[0])
+
+    first = clock()
+    now[0] += 0.7
+    same_second = clock()
+    now[0] += 0.1
+    next_second = clock()
+
+    assert first == same_second == datetime(2025, 12, 4, 0, 0, 0, tzinfo=UTC)
+    assert next_second == datetime(2025, 12, 4, 0, 0, 1, tzinfo=UTC)
 
 
 def test_namespaces_are_separate() -> None:
