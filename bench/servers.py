@@ -6,7 +6,6 @@ import contextlib
 import secrets
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from bench.grpc_load import CHANNEL_OPTIONS
 from bench.processes import children, command_line
 from fnplane.envoy import binary
 from fnplane.server.config import ServerConfig
+from fnplane.server.stack import envoy_ready
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1 import functions_pb2_grpc
 from tests.support.processes import Child
@@ -169,14 +169,6 @@ def envoy_argv(config: Path) -> list[str]:
         "--log-level",
         "warning",
     ]
-
-
-def envoy_ready(admin_port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
 
 
 def sample_function(name: str) -> pb.CreateFunctionRequest:

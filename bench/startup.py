@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import fnplane
-from bench.servers import ceiling_answers, ceiling_argv, envoy_argv, envoy_ready
+from bench.servers import ceiling_answers, ceiling_argv, envoy_argv
 from fnplane.envoy import config
-from fnplane.server.stack import UpConfig
+from fnplane.server.stack import UpConfig, envoy_ready
 from tests.support.processes import Child, fnplane_argv
 from tests.support.stack import running_stack
 from tests.support.waiting import (

@@ -302,7 +302,7 @@ class Stack:
 
     def _wait_until_envoy_ready(self) -> None:
         deadline = time.monotonic() + self._up.startup_seconds
-        while not _envoy_ready(self._up.admin_port):
+        while not envoy_ready(self._up.admin_port):
             code = self._envoy_exit_code()
             if code is not None:
                 raise StackError(f"Envoy exited (code {code}) while starting")
@@ -403,7 +403,7 @@ def _stop_with_parent() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _envoy_ready(admin_port: int) -> bool:
+def envoy_ready(admin_port: int) -> bool:
     """Answers whether the Envoy whose admin interface is on `admin_port` is ready."""
     try:
         _admin_call(admin_port, "/ready", timeout=1)
