@@ -121,15 +121,16 @@ def ceiling_server(logs: Path) -> Iterator[tuple[str, int]]:
         yield target, child.process.pid
 
 
-def ceiling_argv(port: int) -> list[str]:
+def ceiling_argv(port: int, *, with_libraries: bool = False) -> list[str]:
     """The command line of the bare gRPC ceiling on 127.0.0.1:`port`, with fnplane's number
-    of worker threads."""
+    of worker threads; `with_libraries` has it load fnplane's libraries first."""
     return [
         sys.executable,
         "-m",
         "bench.ceiling",
         f"--port={port}",
         f"--workers={ServerConfig().workers}",
+        *(["--with-libraries"] if with_libraries else []),
     ]
 
 

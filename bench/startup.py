@@ -1,22 +1,22 @@
 """How long `fnplane up` takes until every port answers, against the parts of its start that
 fnplane cannot make shorter: Envoy alone on the same configuration; the bare gRPC ceiling
-server, which loads grpcio and nothing of fnplane's; and the `fnplane` command itself, which
-must read its arguments before it can start anything."""
+server, which loads grpcio and nothing of fnplane's; and that server again, loading first
+every library `fnplane up` loads as it starts (`bench.ceiling.LIBRARIES`)."""
 
 from __future__ import annotations
 
 import compileall
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import fnplane
+from bench.ceiling import LIBRARIES
 from bench.servers import ceiling_answers, ceiling_argv, envoy_argv
 from fnplane.envoy import config
 from fnplane.server.stack import UpConfig, envoy_ready
-from tests.support.processes import Child, fnplane_argv
+from tests.support.processes import Child, printed_by_fresh_python
 from tests.support.stack import running_stack
 from tests.support.waiting import (
     free_port,
@@ -76,12 +76,15 @@ def bare_grpc_server(logs: Path, attempt: int) -> float:
     )
 
 
-def fnplane_command(logs: Path, attempt: int) -> float:
-    """Runs `fnplane --version`; answers the seconds until it has exited: the start of the
-    command line (Python, Click and the command's own module) before it does anything."""
-    began = time.perf_counter()
-    subprocess.run(fnplane_argv("--version"), check=True, capture_output=True, timeout=60)
-    return time.perf_counter() - began
+def libraries_grpc_server(logs: Path, attempt: int) -> float:
+    """Starts the bare gRPC ceiling server loading fnplane's libraries first; answers the
+    seconds until it answers its call: the least a server built on them takes to start."""
+    port = free_port()
+    return _timed_start(
+        ceiling_argv(port, with_libraries=True),
+        logs / f"startup-libraries-{attempt}.log",
+        lambda: ceiling_answers(f"127.0.0.1:{port}"),
+    )
 
 
 def fnplane_up(logs: Path, attempt: int) -> float:
@@ -107,16 +110,29 @@ def fnplane_up(logs: Path, attempt: int) -> float:
     return elapsed
 
 
+def _check_up_loads_the_libraries() -> None:
+    """Raises RuntimeError unless the modules `fnplane up` runs on load every one of
+    LIBRARIES, so that the floor they make holds nothing fnplane's start does not pay for."""
+    program = (
+        "import sys, fnplane.server.stack, fnplane.envoy.config, fnplane.server.app\n"
+        f"print(*[name for name in {LIBRARIES!r} if name not in sys.modules])"
+    )
+    missing = printed_by_fresh_python(program)
+    if missing:
+        raise RuntimeError(f"fnplane up no longer loads {', '.join(missing)}: update LIBRARIES")
+
+
 def measure(logs: Path, *, attempts: int = 5) -> dict[str, float | list[float]]:
     """Answers the median start time of each, over `attempts` starts taken in turn."""
     # An installation compiles fnplane's modules once (pip does at install), so that no start
     # pays for it. An editable one where bytecode is not written (PYTHONDONTWRITEBYTECODE, as
     # on the machines these figures were measured on) would compile them at every start.
     compileall.compile_dir(Path(fnplane.__file__).parent, quiet=1)
+    _check_up_loads_the_libraries()
     ways = {
         "envoy": envoy_alone,
         "bare_grpc_server": bare_grpc_server,
-        "fnplane_command": fnplane_command,
+        "libraries_grpc_server": libraries_grpc_server,
         "fnplane_up": fnplane_up,
     }
     starts: dict[str, list[float]] = {name: [] for name in ways}
