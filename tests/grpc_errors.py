@@ -29,3 +29,10 @@ def field_violations(error: grpc.RpcError) -> dict[str, str]:
         if detail.Unpack(bad_request):
             violations.update({v.field: v.description for v in bad_request.field_violations})
     return violations
+
+
+def details(error: grpc.RpcError) -> str:
+    """Answers the message of an error that must carry one (every refusal fnplane sends does)."""
+    message = error.details()
+    assert message is not None, f"the {error.code().name} error carries no message"
+    return message

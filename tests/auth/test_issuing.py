@@ -18,6 +18,7 @@ from fnplane.v1 import auth_pb2, auth_pb2_grpc
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.auth.conftest import credentialed_config
+from tests.grpc_errors import details
 from tests.support.tokens import TENANT_KEYS, TENANT_SECRET, with_token
 
 
@@ -97,7 +98,7 @@ def test_credentialed_mode_refuses_a_missing_or_wrong_key(
     error = refused_issue(secured, api_key)
 
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert reason in error.details()
+    assert reason in details(error)
 
 
 def test_a_key_differing_in_its_last_character_is_refused(secured: grpc.Channel) -> None:

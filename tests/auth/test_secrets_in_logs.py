@@ -13,6 +13,7 @@ from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.auth.conftest import credentialed_config
 from tests.auth.forgeries import mint
+from tests.grpc_errors import details
 from tests.support.tokens import TENANT_KEYS, TENANT_SECRET, issue_token, with_token
 
 WRONG_KEY = "wrong-key-someone-guessed-0123456789"
@@ -22,7 +23,7 @@ def test_logs_and_errors_hold_no_token_key_or_secret(caplog: pytest.LogCaptureFi
     caplog.set_level(logging.DEBUG)
     running = app.start(credentialed_config(), backend=DemoBackend())
     sensitive = [TENANT_SECRET, WRONG_KEY, *TENANT_KEYS.values()]
-    details: list[str] = []
+    messages: list[str] = []
 
     try:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
@@ -36,7 +37,7 @@ def test_logs_and_errors_hold_no_token_key_or_secret(caplog: pytest.LogCaptureFi
                 try:
                     issue_token(channel, key)
                 except grpc.RpcError as error:
-                    details.append(error.details())
+                    messages.append(details(error))
 
             forged = [
                 mint("a-secret-the-server-does-not-know-at-all"),
@@ -52,11 +53,11 @@ def test_logs_and_errors_hold_no_token_key_or_secret(caplog: pytest.LogCaptureFi
                         pb.ListFunctionsRequest()
                     )
                 except grpc.RpcError as error:
-                    details.append(error.details())
+                    messages.append(details(error))
     finally:
         running.stop(grace=1)
 
-    assert len(details) == 7, "every bad key and token was refused"
+    assert len(messages) == 7, "every bad key and token was refused"
     logged = caplog.text + "".join(r.getMessage() for r in caplog.records)
     assert "token issued to key-" in logged, "the log does record what happened"
     assert "ListFunctions UNAUTHENTICATED" in logged
@@ -64,5 +65,5 @@ def test_logs_and_errors_hold_no_token_key_or_secret(caplog: pytest.LogCaptureFi
     pieces = {part for value in sensitive for part in value.split(".") if part}
     for piece in pieces:
         assert piece not in logged
-        for detail in details:
-            assert piece not in detail
+        for message in messages:
+            assert piece not in message

@@ -10,6 +10,7 @@ import pytest
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.auth.forgeries import mint
+from tests.grpc_errors import details
 
 StubFor = Callable[[str], FunctionServiceStub]
 
@@ -74,8 +75,8 @@ def test_a_token_for_a_namespace_not_allowed_is_permission_denied(
 
     with pytest.raises(grpc.RpcError) as refused:
         FunctionServiceStub(secured).ListFunctions(
-            pb.ListFunctionsRequest(), metadata=[("authorization", f"Bearer {token}")]
+            pb.ListFunctionsRequest(), metadata=(("authorization", f"Bearer {token}"),)
         )
 
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert f"namespace '{namespace}' is not among the namespaces" in refused.value.details()
+    assert f"namespace '{namespace}' is not among the namespaces" in details(refused.value)

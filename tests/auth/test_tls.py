@@ -75,7 +75,7 @@ def test_fnplane_serve_takes_a_certificate_and_key(
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=1
             )
-            return reply.status == health_pb2.HealthCheckResponse.SERVING
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
     with Child(argv, log=tmp_path / "log") as child:
         wait_until(serving, what="TLS server healthy")

@@ -47,7 +47,7 @@ def test_a_remembered_token_is_judged_again_when_its_time_is_up(
     signer.check(token)
     decoded = counting_decodes(monkeypatch)
     later = time.time() + 60 + auth_tokens.CLOCK_SKEW_SECONDS + 1
-    monkeypatch.setattr(auth_tokens.time, "time", lambda: later)
+    monkeypatch.setattr("fnplane.server.auth_tokens.time.time", lambda: later)
     monkeypatch.setattr(jwt, "decode", _expired_after(jwt.decode))
 
     with pytest.raises(Unauthenticated, match="expired"):

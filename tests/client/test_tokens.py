@@ -58,7 +58,7 @@ def test_calls_keep_working_across_real_token_expiry(start_server: StartServer) 
         client.create("hello", image="nginx:alpine")
         first = client.token()
 
-        replaced = wait_until(
+        replaced: bool = wait_until(
             lambda: client.token().token != first.token, timeout=10, what="token replaced"
         )
 

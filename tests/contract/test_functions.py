@@ -8,7 +8,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
-from tests.grpc_errors import failure, field_violations
+from tests.grpc_errors import details, failure, field_violations
 
 CREATED = "function created successfully"
 
@@ -65,7 +65,7 @@ def test_second_create_of_a_name_is_already_exists_and_keeps_the_first(
     )
 
     assert error.code() == grpc.StatusCode.ALREADY_EXISTS
-    assert "my-app" in error.details()
+    assert "my-app" in details(error)
     assert functions.GetFunction(pb.GetFunctionRequest(name="my-app")).image == "nginx:alpine"
 
 
@@ -82,7 +82,7 @@ def test_unknown_name_is_not_found(functions: FunctionServiceStub, call: object)
     error = failure(lambda: call(functions))  # type: ignore[operator]
 
     assert error.code() == grpc.StatusCode.NOT_FOUND
-    assert "ghost" in error.details()
+    assert "ghost" in details(error)
 
 
 def test_update_changes_only_the_fields_present(functions: FunctionServiceStub) -> None:

@@ -13,7 +13,7 @@ from fnplane.server.validation import Limits
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
 from tests.backends import BACKENDS
-from tests.grpc_errors import failure
+from tests.grpc_errors import details, failure
 from tests.support.tokens import signed_in
 
 
@@ -42,7 +42,7 @@ def test_create_past_the_quota_is_resource_exhausted_and_creates_nothing(
     )
 
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "delete one" in error.details()
+    assert "delete one" in details(error)
     listed = small_server.ListFunctions(pb.ListFunctionsRequest()).functions
     assert [f.name for f in listed] == ["a", "b", "c"]
 
@@ -72,5 +72,5 @@ def test_a_request_over_the_size_limit_is_refused_and_creates_nothing(
     )
 
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "larger than max" in error.details()
+    assert "larger than max" in details(error)
     assert list(small_server.ListFunctions(pb.ListFunctionsRequest()).functions) == []

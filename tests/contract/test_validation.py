@@ -7,7 +7,7 @@ import pytest
 
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
-from tests.grpc_errors import failure, field_violations
+from tests.grpc_errors import details, failure, field_violations
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -74,7 +74,7 @@ def test_create_that_breaks_a_rule_is_refused_and_creates_nothing(
     violations = field_violations(error)
     assert field in violations, violations
     assert words in violations[field]
-    assert field in error.details()
+    assert field in details(error)
     assert list(functions.ListFunctions(pb.ListFunctionsRequest()).functions) == []
 
 

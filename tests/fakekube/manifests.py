@@ -1,11 +1,17 @@
-"""Sample Deployment and Service bodies, as a client would send them, for the fake's tests."""
+"""Sample Deployment and Service bodies, as a client would send them, for the fake's tests.
+
+The `..._body` functions answer the JSON, for tests that edit it before sending; the others
+answer the client's model of it, which is what the client makes of a dict it is given.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kubernetes.client import V1Deployment, V1Service
 
-def deployment(
+
+def deployment_body(
     name: str,
     *,
     replicas: int = 1,
@@ -39,15 +45,30 @@ def deployment(
     }
 
 
-def service(
-    name: str, *, owner: Any = None, labels: dict[str, str] | None = None
+def deployment(
+    name: str,
+    *,
+    replicas: int = 1,
+    labels: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+    image: str = "example.com/fn:1",
+) -> V1Deployment:
+    """The Deployment of `deployment_body`, as the client's model."""
+    return V1Deployment.model_validate(
+        deployment_body(name, replicas=replicas, labels=labels, env=env, image=image)
+    )
+
+
+def service_body(
+    name: str, *, owner: V1Deployment | None = None, labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """A ClusterIP Service body, owned by `owner` (a Deployment) when given."""
+    """A ClusterIP Service body, owned by `owner` when given."""
     metadata: dict[str, Any] = {
         "name": name,
         "labels": {"app.kubernetes.io/name": name, **(labels or {})},
     }
     if owner is not None:
+        assert owner.metadata is not None, "an owner is a Deployment the server answered"
         metadata["ownerReferences"] = [
             {
                 "apiVersion": "apps/v1",
@@ -65,3 +86,10 @@ def service(
             "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
         },
     }
+
+
+def service(
+    name: str, *, owner: V1Deployment | None = None, labels: dict[str, str] | None = None
+) -> V1Service:
+    """The Service of `service_body`, as the client's model."""
+    return V1Service.model_validate(service_body(name, owner=owner, labels=labels))

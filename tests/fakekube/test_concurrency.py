@@ -11,6 +11,7 @@ import kubernetes.client
 from kubernetes.client import ApiException
 
 from tests.fakekube import FakeKubeApiServer
+from tests.fakekube.answers import metadata_of, raw
 from tests.fakekube.manifests import deployment
 
 THREADS = 8
@@ -63,6 +64,7 @@ def test_racing_read_modify_writes_lose_no_update(
             api = kubernetes.client.AppsV1Api(client)
             while True:
                 current = api.read_namespaced_deployment("echo", "team-a")
+                assert current.spec is not None and current.spec.replicas is not None
                 current.spec.replicas += 1
                 try:
                     api.replace_namespaced_deployment("echo", "team-a", current)
@@ -81,7 +83,7 @@ def test_dry_run_validates_without_storing(
 ) -> None:
     answered = apps.create_namespaced_deployment("team-a", deployment("echo"), dry_run="All")
 
-    assert answered.metadata.name == "echo"
+    assert metadata_of(answered).name == "echo"
     assert fake.objects("deployments", "team-a") == []
 
 
@@ -91,9 +93,11 @@ def test_stop_ends_open_watches_and_follows() -> None:
     client = fake.api_client()
     apps = kubernetes.client.AppsV1Api(client)
     core = kubernetes.client.CoreV1Api(client)
-    watch_response = apps.list_namespaced_deployment("team-a", watch=True, _preload_content=False)
-    follow_response = core.read_namespaced_pod_log(
-        "echo-1", "team-a", follow=True, _preload_content=False
+    watch_response = raw(
+        apps.list_namespaced_deployment("team-a", watch=True, _preload_content=False)
+    )
+    follow_response = raw(
+        core.read_namespaced_pod_log("echo-1", "team-a", follow=True, _preload_content=False)
     )
 
     fake.stop()

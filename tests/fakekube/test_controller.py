@@ -8,6 +8,7 @@ import kubernetes.client
 import pytest
 
 from tests.fakekube import FakeKubeApiServer
+from tests.fakekube.answers import metadata_of
 from tests.fakekube.manifests import deployment
 from tests.support.waiting import wait_until
 
@@ -27,8 +28,9 @@ def live_apps(live: FakeKubeApiServer) -> Iterator[kubernetes.client.AppsV1Api]:
 def rolled_out(apps: kubernetes.client.AppsV1Api, name: str, replicas: int) -> bool:
     found = apps.read_namespaced_deployment(name, "team-a")
     status = found.status
+    assert status is not None
     return bool(
-        status.observed_generation == found.metadata.generation
+        status.observed_generation == metadata_of(found).generation
         and (status.available_replicas or 0) == replicas
         and (status.updated_replicas or 0) == replicas
     )
@@ -44,7 +46,9 @@ def test_a_new_deployment_becomes_available_with_its_pods(
     live_apps.create_namespaced_deployment("team-a", deployment("echo", replicas=2))
 
     wait_until(lambda: rolled_out(live_apps, "echo", 2), what="the rollout")
-    conditions = live_apps.read_namespaced_deployment("echo", "team-a").status.conditions
+    status = live_apps.read_namespaced_deployment("echo", "team-a").status
+    assert status is not None and status.conditions is not None
+    conditions = status.conditions
     assert {(c.type, c.status) for c in conditions} == {
         ("Available", "True"),
         ("Progressing", "True"),

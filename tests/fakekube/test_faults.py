@@ -12,6 +12,7 @@ import urllib3
 from kubernetes.client import ApiException
 
 from tests.fakekube import FakeKubeApiServer
+from tests.fakekube.answers import metadata_of, name_of, status_of
 from tests.fakekube.manifests import deployment, service
 from tests.support.waiting import free_port, port_answers
 
@@ -36,10 +37,10 @@ def test_fail_next_answers_500_for_matching_requests_only(
         with pytest.raises(ApiException) as caught:
             apps.create_namespaced_deployment("team-a", deployment("echo"))
         assert caught.value.status == 500
-        assert json.loads(caught.value.body)["reason"] == "InternalError"
+        assert status_of(caught.value)["reason"] == "InternalError"
     created = apps.create_namespaced_deployment("team-a", deployment("echo"))
 
-    assert created.metadata.name == "echo"
+    assert metadata_of(created).name == "echo"
 
 
 def test_a_failure_before_the_write_changes_nothing(
@@ -94,7 +95,7 @@ def test_forbid_answers_rbac_style_403(
     with pytest.raises(ApiException) as caught:
         apps.delete_namespaced_deployment("echo", "team-a")
 
-    status = json.loads(caught.value.body)
+    status = status_of(caught.value)
     assert caught.value.status == 403
     assert status["reason"] == "Forbidden"
     assert status["message"] == (
@@ -128,7 +129,7 @@ def test_pause_refuses_connections_and_resume_restores_the_same_state(
 
     fake.resume()
     assert fake.port == port
-    names = [d.metadata.name for d in apps.list_namespaced_deployment("team-a").items]
+    names = [name_of(d) for d in apps.list_namespaced_deployment("team-a").items]
     assert names == ["echo"]
 
 
@@ -171,6 +172,7 @@ def test_too_many_requests_carries_retry_after(fake: FakeKubeApiServer) -> None:
         apps.list_namespaced_deployment("team-a")
 
     assert caught.value.status == 429
+    assert caught.value.headers is not None
     assert caught.value.headers["Retry-After"] == "3"
     assert json.loads(caught.value.body or "{}")["details"] == {"retryAfterSeconds": 3}
 

@@ -7,11 +7,12 @@ import pytest
 from kubernetes.client import ApiException
 
 from tests.fakekube import FakeKubeApiServer
+from tests.fakekube.answers import metadata_of, name_of
 from tests.fakekube.manifests import deployment, service
 
 
 def names(core: kubernetes.client.CoreV1Api) -> list[str]:
-    return [s.metadata.name for s in core.list_namespaced_service("team-a").items]
+    return [name_of(s) for s in core.list_namespaced_service("team-a").items]
 
 
 def test_deleting_an_owner_deletes_its_services(
@@ -41,6 +42,7 @@ def test_foreground_deletion_removes_dependents_before_the_owner(
     fake.collect_garbage()
 
     # While dependents remain the API answers the owner, marked for deletion.
+    assert isinstance(answer, dict)
     assert answer["metadata"]["deletionTimestamp"]
     assert "foregroundDeletion" in answer["metadata"]["finalizers"]
     assert names(core) == []
@@ -61,7 +63,7 @@ def test_orphan_deletion_keeps_dependents_without_the_reference(
     fake.collect_garbage()
 
     kept = core.read_namespaced_service("echo", "team-a")
-    assert kept.metadata.owner_references is None
+    assert metadata_of(kept).owner_references is None
     assert apps.list_namespaced_deployment("team-a").items == []
 
 

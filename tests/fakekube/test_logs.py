@@ -12,6 +12,7 @@ from kubernetes import watch
 from kubernetes.client import ApiException
 
 from tests.fakekube import FakeKubeApiServer
+from tests.fakekube.answers import metadata_of, name_of, raw, status_of
 from tests.support.waiting import wait_until
 
 LABELS = {"app.kubernetes.io/name": "echo"}
@@ -23,6 +24,11 @@ def pod(fake: FakeKubeApiServer) -> str:
     return "echo-1"
 
 
+def status_of_pod(pod: kubernetes.client.V1Pod) -> kubernetes.client.V1PodStatus:
+    assert pod.status is not None, "the fake answers every pod with its status"
+    return pod.status
+
+
 def test_added_pods_list_by_label(
     fake: FakeKubeApiServer, core: kubernetes.client.CoreV1Api
 ) -> None:
@@ -32,11 +38,13 @@ def test_added_pods_list_by_label(
 
     listed = core.list_namespaced_pod("team-a", label_selector="app.kubernetes.io/name=echo")
 
-    assert [(p.metadata.name, p.status.phase) for p in listed.items] == [
+    assert [(name_of(p), status_of_pod(p).phase) for p in listed.items] == [
         ("echo-1", "Running"),
         ("echo-2", "Pending"),
     ]
-    assert listed.items[0].status.container_statuses[0].ready is True
+    containers = status_of_pod(listed.items[0]).container_statuses
+    assert containers is not None
+    assert containers[0].ready is True
 
 
 def test_logs_answer_every_line(
@@ -120,7 +128,7 @@ def test_a_pod_with_several_containers_needs_a_container_name(
         core.read_namespaced_pod_log("multi", "team-a")
 
     assert caught.value.status == 400
-    assert json.loads(caught.value.body)["message"] == (
+    assert status_of(caught.value)["message"] == (
         "a container name must be specified for pod multi, choose one of: [app proxy]"
     )
     answered = core.read_namespaced_pod_log("multi", "team-a", container="proxy")
@@ -143,7 +151,7 @@ def test_logs_of_a_pending_pod_are_a_bad_request(
         core.read_namespaced_pod_log("waiting", "team-a")
 
     assert caught.value.status == 400
-    assert "is waiting to start" in json.loads(caught.value.body)["message"]
+    assert "is waiting to start" in status_of(caught.value)["message"]
 
 
 def test_log_reads_are_recorded_as_pods_log(
@@ -158,7 +166,9 @@ def test_deleting_the_pod_ends_a_follow(
     fake: FakeKubeApiServer, core: kubernetes.client.CoreV1Api, pod: str
 ) -> None:
     fake.append_log("team-a", pod, "last words")
-    response = core.read_namespaced_pod_log(pod, "team-a", follow=True, _preload_content=False)
+    response = raw(
+        core.read_namespaced_pod_log(pod, "team-a", follow=True, _preload_content=False)
+    )
     try:
         core.delete_namespaced_pod(pod, "team-a")
         # The stream ends (read returns) once the pod is gone.
@@ -195,7 +205,7 @@ def test_previous_logs_of_a_container_that_never_restarted_are_a_bad_request(
 def test_pods_added_by_the_test_reach_pod_watches(
     fake: FakeKubeApiServer, core: kubernetes.client.CoreV1Api
 ) -> None:
-    start = core.list_namespaced_pod("team-a").metadata.resource_version
+    start = metadata_of(core.list_namespaced_pod("team-a")).resource_version
     fake.add_pod("team-a", "echo-1", LABELS)
     core.patch_namespaced_pod_status("echo-1", "team-a", {"status": {"phase": "Succeeded"}})
 

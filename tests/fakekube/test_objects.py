@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from pathlib import Path
@@ -10,18 +9,14 @@ from pathlib import Path
 import kubernetes.client
 import kubernetes.config
 import pytest
-from kubernetes.client import ApiException
+from kubernetes.client import ApiException, V1Deployment, V1Service
 
 from tests.fakekube import FakeKubeApiServer
-from tests.fakekube.manifests import deployment, service
+from tests.fakekube.answers import metadata_of, name_of, pod_spec_of, status_of, version_of
+from tests.fakekube.manifests import deployment, deployment_body, service, service_body
 from tests.fakekube.statuses import ApiError
 from tests.support.processes import Child
 from tests.support.waiting import wait_until
-
-
-def status_of(error: ApiException) -> dict[str, object]:
-    body: dict[str, object] = json.loads(error.body)
-    return body
 
 
 def test_server_sets_uid_creation_time_version_and_generation(
@@ -29,26 +24,30 @@ def test_server_sets_uid_creation_time_version_and_generation(
 ) -> None:
     created = apps.create_namespaced_deployment("team-a", deployment("echo"))
 
-    assert created.metadata.uid
-    assert created.metadata.creation_timestamp is not None
-    assert created.metadata.generation == 1
-    assert int(created.metadata.resource_version) > 0
-    assert created.metadata.namespace == "team-a"
+    assert metadata_of(created).uid
+    assert metadata_of(created).creation_timestamp is not None
+    assert metadata_of(created).generation == 1
+    assert version_of(created) > 0
+    assert metadata_of(created).namespace == "team-a"
     # Defaults the API server fills in, so reads look like a cluster's.
+    assert created.spec is not None and created.spec.strategy is not None
     assert created.spec.strategy.type == "RollingUpdate"
-    assert created.spec.template.spec.containers[0].ports[0].protocol == "TCP"
+    ports = pod_spec_of(created).containers[0].ports
+    assert ports is not None
+    assert ports[0].protocol == "TCP"
 
 
 def test_client_supplied_uid_and_status_are_replaced_on_create(
     apps: kubernetes.client.AppsV1Api,
 ) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     body["metadata"]["uid"] = "chosen-by-client"
     body["status"] = {"replicas": 7, "availableReplicas": 7}
 
-    created = apps.create_namespaced_deployment("team-a", body)
+    created = apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
-    assert created.metadata.uid != "chosen-by-client"
+    assert metadata_of(created).uid != "chosen-by-client"
+    assert created.status is not None
     assert created.status.replicas is None
     assert created.status.available_replicas is None
 
@@ -60,11 +59,11 @@ def test_resource_version_is_global_and_increasing_also_on_lists(
     svc = core.create_namespaced_service("team-b", service("two"))
     second = apps.create_namespaced_deployment("team-a", deployment("three"))
 
-    versions = [int(o.metadata.resource_version) for o in (first, svc, second)]
+    versions = [version_of(o) for o in (first, svc, second)]
     assert versions == sorted(versions) and len(set(versions)) == 3
     listed = apps.list_namespaced_deployment("team-a")
-    assert int(listed.metadata.resource_version) >= versions[-1]
-    assert [d.metadata.name for d in listed.items] == ["one", "three"]
+    assert version_of(listed) >= versions[-1]
+    assert [name_of(d) for d in listed.items] == ["one", "three"]
 
 
 def test_get_of_a_missing_object_answers_a_not_found_status(
@@ -107,9 +106,9 @@ def test_same_name_in_another_namespace_is_another_object(
     a = apps.create_namespaced_deployment("team-a", deployment("echo"))
     b = apps.create_namespaced_deployment("team-b", deployment("echo"))
 
-    assert a.metadata.uid != b.metadata.uid
+    assert metadata_of(a).uid != metadata_of(b).uid
     everywhere = apps.list_deployment_for_all_namespaces()
-    assert sorted((d.metadata.namespace, d.metadata.name) for d in everywhere.items) == [
+    assert sorted((metadata_of(d).namespace, metadata_of(d).name) for d in everywhere.items) == [
         ("team-a", "echo"),
         ("team-b", "echo"),
     ]
@@ -144,10 +143,10 @@ def test_update_with_the_current_version_succeeds_and_bumps_generation(
     updated = apps.replace_namespaced_deployment("echo", "team-a", created)
 
     assert updated.spec.replicas == 4
-    assert updated.metadata.generation == 2
-    assert int(updated.metadata.resource_version) > int(created.metadata.resource_version)
-    assert updated.metadata.uid == created.metadata.uid
-    assert updated.metadata.creation_timestamp == created.metadata.creation_timestamp
+    assert metadata_of(updated).generation == 2
+    assert version_of(updated) > version_of(created)
+    assert metadata_of(updated).uid == metadata_of(created).uid
+    assert metadata_of(updated).creation_timestamp == metadata_of(created).creation_timestamp
 
 
 def test_label_changes_do_not_bump_generation(apps: kubernetes.client.AppsV1Api) -> None:
@@ -157,8 +156,10 @@ def test_label_changes_do_not_bump_generation(apps: kubernetes.client.AppsV1Api)
         "echo", "team-a", {"metadata": {"labels": {"tier": "gold"}}}
     )
 
-    assert relabelled.metadata.labels["tier"] == "gold"
-    assert relabelled.metadata.generation == 1
+    labels = metadata_of(relabelled).labels
+    assert labels is not None
+    assert labels["tier"] == "gold"
+    assert metadata_of(relabelled).generation == 1
 
 
 def test_annotation_changes_bump_a_deployments_generation(
@@ -171,7 +172,7 @@ def test_annotation_changes_bump_a_deployments_generation(
         "echo", "team-a", {"metadata": {"annotations": {"note": "hello"}}}
     )
 
-    assert annotated.metadata.generation == 2
+    assert metadata_of(annotated).generation == 2
 
 
 def test_a_write_that_changes_nothing_keeps_the_resource_version(
@@ -181,8 +182,8 @@ def test_a_write_that_changes_nothing_keeps_the_resource_version(
 
     same = apps.patch_namespaced_deployment("echo", "team-a", {"spec": {"replicas": 1}})
 
-    assert same.metadata.resource_version == created.metadata.resource_version
-    assert same.metadata.generation == 1
+    assert metadata_of(same).resource_version == metadata_of(created).resource_version
+    assert metadata_of(same).generation == 1
 
 
 def test_status_written_to_the_main_resource_is_ignored(
@@ -195,6 +196,7 @@ def test_status_written_to_the_main_resource_is_ignored(
     )
 
     assert patched.spec.replicas == 3
+    assert patched.status is not None
     assert patched.status.available_replicas is None
 
 
@@ -211,12 +213,16 @@ def test_status_subresource_changes_only_status(apps: kubernetes.client.AppsV1Ap
         },
     )
 
+    assert reported.status is not None
     assert reported.status.available_replicas == 1
     assert reported.status.observed_generation == 1
     assert reported.spec.replicas == 1
-    assert "sneaky" not in reported.metadata.labels
-    assert reported.metadata.generation == created.metadata.generation
+    labels = metadata_of(reported).labels
+    assert labels is not None
+    assert "sneaky" not in labels
+    assert metadata_of(reported).generation == metadata_of(created).generation
     stored = apps.read_namespaced_deployment_status("echo", "team-a")
+    assert stored.status is not None
     assert stored.status.available_replicas == 1
 
 
@@ -238,13 +244,14 @@ def test_deleting_a_deployment_answers_a_success_status(
 
     answer = apps.delete_namespaced_deployment("echo", "team-a", propagation_policy="Background")
 
+    assert isinstance(answer, dict)
     assert answer["kind"] == "Status"
     assert answer["status"] == "Success"
     assert answer["details"] == {
         "name": "echo",
         "group": "apps",
         "kind": "deployments",
-        "uid": created.metadata.uid,
+        "uid": metadata_of(created).uid,
     }
     with pytest.raises(ApiException) as caught:
         apps.read_namespaced_deployment("echo", "team-a")
@@ -258,7 +265,7 @@ def test_deleting_a_service_answers_the_deleted_service(
 
     answer = core.delete_namespaced_service("echo", "team-a")
 
-    assert answer.metadata.uid == created.metadata.uid
+    assert metadata_of(answer).uid == metadata_of(created).uid
     assert core.list_namespaced_service("team-a").items == []
 
 
@@ -285,7 +292,7 @@ def test_delete_preconditions_are_checked(apps: kubernetes.client.AppsV1Api) -> 
         )
 
     assert caught.value.status == 409
-    assert apps.read_namespaced_deployment("echo", "team-a").metadata.name == "echo"
+    assert metadata_of(apps.read_namespaced_deployment("echo", "team-a")).name == "echo"
 
 
 def test_an_unknown_propagation_policy_is_invalid(apps: kubernetes.client.AppsV1Api) -> None:
@@ -300,13 +307,13 @@ def test_an_unknown_propagation_policy_is_invalid(apps: kubernetes.client.AppsV1
 def test_finalizers_hold_a_deleted_object_until_removed(
     apps: kubernetes.client.AppsV1Api,
 ) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     body["metadata"]["finalizers"] = ["example.com/hold"]
-    apps.create_namespaced_deployment("team-a", body)
+    apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     apps.delete_namespaced_deployment("echo", "team-a")
     held = apps.read_namespaced_deployment("echo", "team-a")
-    assert held.metadata.deletion_timestamp is not None
+    assert metadata_of(held).deletion_timestamp is not None
 
     apps.patch_namespaced_deployment(
         "echo", "team-a", [{"op": "remove", "path": "/metadata/finalizers"}]
@@ -319,7 +326,8 @@ def test_finalizers_hold_a_deleted_object_until_removed(
 def test_any_namespace_exists_on_demand(core: kubernetes.client.CoreV1Api) -> None:
     namespace = core.read_namespace("tenant-42")
 
-    assert namespace.metadata.name == "tenant-42"
+    assert metadata_of(namespace).name == "tenant-42"
+    assert namespace.status is not None
     assert namespace.status.phase == "Active"
 
 
@@ -328,23 +336,27 @@ def test_list_pages_with_limit_and_continue(apps: kubernetes.client.AppsV1Api) -
         apps.create_namespaced_deployment("team-a", deployment(name))
 
     first = apps.list_namespaced_deployment("team-a", limit=2)
-    rest = apps.list_namespaced_deployment("team-a", limit=2, _continue=first.metadata._continue)
+    rest = apps.list_namespaced_deployment(
+        "team-a", limit=2, _continue=metadata_of(first)._continue
+    )
 
-    assert [d.metadata.name for d in first.items] == ["a", "b"]
-    assert first.metadata.remaining_item_count == 1
-    assert [d.metadata.name for d in rest.items] == ["c"]
-    assert rest.metadata._continue is None
+    assert [name_of(d) for d in first.items] == ["a", "b"]
+    assert metadata_of(first).remaining_item_count == 1
+    assert [name_of(d) for d in rest.items] == ["c"]
+    assert metadata_of(rest)._continue is None
 
 
 def test_service_gets_a_cluster_ip_that_updates_keep(core: kubernetes.client.CoreV1Api) -> None:
     created = core.create_namespaced_service("team-a", service("echo"))
+    assert created.spec is not None
     assert created.spec.cluster_ip
     assert created.spec.type == "ClusterIP"
 
-    body = service("echo")
-    body["metadata"]["resourceVersion"] = created.metadata.resource_version
-    replaced = core.replace_namespaced_service("echo", "team-a", body)
+    body = service_body("echo")
+    body["metadata"]["resourceVersion"] = metadata_of(created).resource_version
+    replaced = core.replace_namespaced_service("echo", "team-a", V1Service.model_validate(body))
 
+    assert replaced.spec is not None
     assert replaced.spec.cluster_ip == created.spec.cluster_ip
 
 
@@ -427,7 +439,7 @@ def test_a_continue_token_older_than_the_history_is_gone(
     fake.compact()
 
     with pytest.raises(ApiException) as caught:
-        apps.list_namespaced_deployment("team-a", limit=1, _continue=first.metadata._continue)
+        apps.list_namespaced_deployment("team-a", limit=1, _continue=metadata_of(first)._continue)
 
     assert caught.value.status == 410
     assert status_of(caught.value)["reason"] == "Expired"
@@ -451,7 +463,7 @@ def test_the_fake_runs_on_its_own_and_stops_on_sigterm(tmp_path: Path) -> None:
         child.signal(signal.SIGTERM)
         assert child.process.wait(timeout=10) == 0
 
-    assert namespace.metadata.name == "default"
+    assert metadata_of(namespace).name == "default"
 
 
 def test_delete_collection_removes_what_the_selector_matches(
@@ -463,7 +475,7 @@ def test_delete_collection_removes_what_the_selector_matches(
     answer = apps.delete_collection_namespaced_deployment("team-a", label_selector="tier=x")
 
     assert answer.status == "Success"
-    names = [d.metadata.name for d in apps.list_namespaced_deployment("team-a").items]
+    names = [name_of(d) for d in apps.list_namespaced_deployment("team-a").items]
     assert names == ["keep"]
 
 

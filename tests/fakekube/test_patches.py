@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import kubernetes.client
 import pytest
 from kubernetes.client import ApiException
 
+from tests.fakekube.answers import metadata_of, pod_spec_of, status_of
 from tests.fakekube.manifests import deployment, service
 from tests.fakekube.patches import merge, strategic_merge
 
@@ -17,10 +16,12 @@ MERGE = "application/merge-patch+json"
 def container(
     apps: kubernetes.client.AppsV1Api, name: str = "echo"
 ) -> kubernetes.client.V1Container:
-    found: kubernetes.client.V1Container = apps.read_namespaced_deployment(
-        name, "team-a"
-    ).spec.template.spec.containers[0]
-    return found
+    return pod_spec_of(apps.read_namespaced_deployment(name, "team-a")).containers[0]
+
+
+def env_of(container: kubernetes.client.V1Container) -> list[kubernetes.client.V1EnvVar]:
+    assert container.env is not None, "the sample's container has an env"
+    return container.env
 
 
 def test_strategic_merge_merges_env_by_name(apps: kubernetes.client.AppsV1Api) -> None:
@@ -40,7 +41,7 @@ def test_strategic_merge_merges_env_by_name(apps: kubernetes.client.AppsV1Api) -
         },
     )
 
-    env = {e.name: e.value for e in container(apps).env}
+    env = {e.name: e.value for e in env_of(container(apps))}
     assert env == {"A": "1", "B": "20"}
     assert container(apps).image == "example.com/fn:1"
 
@@ -64,7 +65,7 @@ def test_strategic_merge_deletes_a_keyed_element(apps: kubernetes.client.AppsV1A
         },
     )
 
-    assert [e.name for e in container(apps).env] == ["B"]
+    assert [e.name for e in env_of(container(apps))] == ["B"]
 
 
 def test_strategic_merge_adds_a_container_beside_the_existing_one(
@@ -78,9 +79,9 @@ def test_strategic_merge_adds_a_container_beside_the_existing_one(
         {"spec": {"template": {"spec": {"containers": [{"name": "proxy", "image": "envoy"}]}}}},
     )
 
-    names = [c.name for c in patched.spec.template.spec.containers]
+    names = [c.name for c in pod_spec_of(patched).containers]
     assert names == ["function", "proxy"]
-    assert patched.metadata.generation == 2
+    assert metadata_of(patched).generation == 2
 
 
 def test_strategic_merge_merges_container_ports_by_container_port() -> None:
@@ -109,6 +110,7 @@ def test_strategic_merge_merges_service_ports_by_port(core: kubernetes.client.Co
         "echo", "team-a", {"spec": {"ports": [{"port": 80, "name": "web"}]}}
     )
 
+    assert patched.spec is not None and patched.spec.ports is not None
     assert [(p.port, p.name) for p in patched.spec.ports] == [(80, "web")]
 
 
@@ -131,7 +133,7 @@ def test_strategic_merge_replaces_lists_without_a_merge_key() -> None:
 def test_merge_patch_replaces_lists_whole(apps: kubernetes.client.AppsV1Api) -> None:
     apps.create_namespaced_deployment("team-a", deployment("echo", env={"A": "1", "B": "2"}))
     current = apps.read_namespaced_deployment("echo", "team-a")
-    containers = apps.api_client.sanitize_for_serialization(current.spec.template.spec.containers)
+    containers = apps.api_client.sanitize_for_serialization(pod_spec_of(current).containers)
     containers[0]["env"] = [{"name": "C", "value": "3"}]
 
     apps.patch_namespaced_deployment(
@@ -141,7 +143,7 @@ def test_merge_patch_replaces_lists_whole(apps: kubernetes.client.AppsV1Api) -> 
         _content_type=MERGE,
     )
 
-    assert [(e.name, e.value) for e in container(apps).env] == [("C", "3")]
+    assert [(e.name, e.value) for e in env_of(container(apps))] == [("C", "3")]
 
 
 def test_merge_patch_null_removes_a_key() -> None:
@@ -162,7 +164,9 @@ def test_json_patch_applies_operations_in_order(apps: kubernetes.client.AppsV1Ap
     )
 
     assert patched.spec.replicas == 3
-    assert patched.metadata.labels["tier"] == "gold"
+    labels = metadata_of(patched).labels
+    assert labels is not None
+    assert labels["tier"] == "gold"
 
 
 def test_failing_json_patch_answers_invalid_and_changes_nothing(
@@ -177,7 +181,7 @@ def test_failing_json_patch_answers_invalid_and_changes_nothing(
 
     assert caught.value.status == 422
     again = apps.read_namespaced_deployment("echo", "team-a")
-    assert again.metadata.resource_version == created.metadata.resource_version
+    assert metadata_of(again).resource_version == metadata_of(created).resource_version
 
 
 def test_patch_naming_a_stale_resource_version_is_a_conflict(
@@ -191,13 +195,13 @@ def test_patch_naming_a_stale_resource_version_is_a_conflict(
             "echo",
             "team-a",
             {
-                "metadata": {"resourceVersion": created.metadata.resource_version},
+                "metadata": {"resourceVersion": metadata_of(created).resource_version},
                 "spec": {"replicas": 3},
             },
         )
 
     assert caught.value.status == 409
-    assert json.loads(caught.value.body)["reason"] == "Conflict"
+    assert status_of(caught.value)["reason"] == "Conflict"
 
 
 def test_patch_of_a_missing_object_answers_not_found(apps: kubernetes.client.AppsV1Api) -> None:
@@ -228,6 +232,7 @@ def test_status_merge_of_conditions_by_type(apps: kubernetes.client.AppsV1Api) -
         {"status": {"conditions": [{"type": "Available", "status": "True"}]}},
     )
 
+    assert patched.status is not None and patched.status.conditions is not None
     assert [(c.type, c.status) for c in patched.status.conditions] == [
         ("Available", "True"),
         ("Progressing", "True"),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import kubernetes.client
 import pytest
 from kubernetes.client import ApiException
 
+from tests.fakekube.answers import name_of, status_of
 from tests.fakekube.manifests import deployment
 
 LABELS = {
@@ -46,15 +45,15 @@ def test_label_selector(
 ) -> None:
     listed = labelled.list_namespaced_deployment("team-a", label_selector=selector)
 
-    assert sorted(d.metadata.name for d in listed.items) == expected
+    assert sorted(name_of(d) for d in listed.items) == expected
 
 
 def test_field_selector_on_name(labelled: kubernetes.client.AppsV1Api) -> None:
     one = labelled.list_namespaced_deployment("team-a", field_selector="metadata.name=gold")
     others = labelled.list_namespaced_deployment("team-a", field_selector="metadata.name!=gold")
 
-    assert [d.metadata.name for d in one.items] == ["gold"]
-    assert "gold" not in [d.metadata.name for d in others.items]
+    assert [name_of(d) for d in one.items] == ["gold"]
+    assert "gold" not in [name_of(d) for d in others.items]
 
 
 def test_unknown_field_selector_is_a_bad_request(labelled: kubernetes.client.AppsV1Api) -> None:
@@ -62,7 +61,7 @@ def test_unknown_field_selector_is_a_bad_request(labelled: kubernetes.client.App
         labelled.list_namespaced_deployment("team-a", field_selector="spec.replicas=1")
 
     assert caught.value.status == 400
-    assert json.loads(caught.value.body)["reason"] == "BadRequest"
+    assert status_of(caught.value)["reason"] == "BadRequest"
 
 
 def test_malformed_label_selector_is_a_bad_request(labelled: kubernetes.client.AppsV1Api) -> None:

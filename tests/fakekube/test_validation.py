@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import kubernetes.client
 import pytest
-from kubernetes.client import ApiException
+from kubernetes.client import ApiException, V1Deployment, V1Service
 
-from tests.fakekube.manifests import deployment, service
+from tests.fakekube.answers import name_of, status_of
+from tests.fakekube.manifests import deployment, deployment_body, service, service_body
 
 
 def invalid(error: ApiException) -> dict[str, Any]:
     assert error.status == 422
-    status: dict[str, Any] = json.loads(error.body)
+    status = status_of(error)
     assert status["reason"] == "Invalid"
     return status
 
@@ -44,11 +44,11 @@ def test_negative_replicas_are_invalid(apps: kubernetes.client.AppsV1Api) -> Non
 
 
 def test_missing_containers_are_required(apps: kubernetes.client.AppsV1Api) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     body["spec"]["template"]["spec"]["containers"] = []
 
     with pytest.raises(ApiException) as caught:
-        apps.create_namespaced_deployment("team-a", body)
+        apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     causes = invalid(caught.value)["details"]["causes"]
     assert causes == [
@@ -61,11 +61,11 @@ def test_missing_containers_are_required(apps: kubernetes.client.AppsV1Api) -> N
 
 
 def test_every_error_is_listed(apps: kubernetes.client.AppsV1Api) -> None:
-    body = deployment("echo", replicas=-2)
+    body = deployment_body("echo", replicas=-2)
     body["spec"]["template"]["spec"]["containers"][0]["image"] = ""
 
     with pytest.raises(ApiException) as caught:
-        apps.create_namespaced_deployment("team-a", body)
+        apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     status = invalid(caught.value)
     fields = [c["field"] for c in status["details"]["causes"]]
@@ -74,11 +74,11 @@ def test_every_error_is_listed(apps: kubernetes.client.AppsV1Api) -> None:
 
 
 def test_selector_must_match_template_labels(apps: kubernetes.client.AppsV1Api) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     body["spec"]["template"]["metadata"]["labels"] = {"other": "x"}
 
     with pytest.raises(ApiException) as caught:
-        apps.create_namespaced_deployment("team-a", body)
+        apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     causes = invalid(caught.value)["details"]["causes"]
     assert causes[0]["field"] == "spec.template.metadata.labels"
@@ -86,11 +86,11 @@ def test_selector_must_match_template_labels(apps: kubernetes.client.AppsV1Api) 
 
 
 def test_name_is_required(apps: kubernetes.client.AppsV1Api) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     del body["metadata"]["name"]
 
     with pytest.raises(ApiException) as caught:
-        apps.create_namespaced_deployment("team-a", body)
+        apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     causes = invalid(caught.value)["details"]["causes"]
     assert causes[0] == {
@@ -101,26 +101,26 @@ def test_name_is_required(apps: kubernetes.client.AppsV1Api) -> None:
 
 
 def test_generate_name_makes_a_unique_name(apps: kubernetes.client.AppsV1Api) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     del body["metadata"]["name"]
     body["metadata"]["generateName"] = "echo-"
 
-    first = apps.create_namespaced_deployment("team-a", body)
-    second = apps.create_namespaced_deployment("team-a", body)
+    first = apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
+    second = apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
-    assert first.metadata.name.startswith("echo-")
-    assert first.metadata.name != second.metadata.name
+    assert name_of(first).startswith("echo-")
+    assert name_of(first) != name_of(second)
 
 
 @pytest.mark.parametrize("name", ["Echo", "echo_1", "-echo", "a" * 254])
 def test_deployment_names_must_be_dns_subdomains(
     apps: kubernetes.client.AppsV1Api, name: str
 ) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     body["metadata"]["name"] = name
 
     with pytest.raises(ApiException) as caught:
-        apps.create_namespaced_deployment("team-a", body)
+        apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     assert invalid(caught.value)["details"]["causes"][0]["field"] == "metadata.name"
 
@@ -143,11 +143,11 @@ def test_invalid_label_values_are_refused(apps: kubernetes.client.AppsV1Api) -> 
 
 
 def test_bad_resource_quantities_are_refused(apps: kubernetes.client.AppsV1Api) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     body["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "lots"}}
 
     with pytest.raises(ApiException) as caught:
-        apps.create_namespaced_deployment("team-a", body)
+        apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     cause = invalid(caught.value)["details"]["causes"][0]
     assert cause["field"] == "spec.template.spec.containers[0].resources.limits[memory]"
@@ -172,20 +172,20 @@ def test_selector_is_immutable(apps: kubernetes.client.AppsV1Api) -> None:
 
 
 def test_a_service_needs_ports(core: kubernetes.client.CoreV1Api) -> None:
-    body = service("echo")
+    body = service_body("echo")
     body["spec"]["ports"] = []
 
     with pytest.raises(ApiException) as caught:
-        core.create_namespaced_service("team-a", body)
+        core.create_namespaced_service("team-a", V1Service.model_validate(body))
 
     assert invalid(caught.value)["details"]["causes"][0]["field"] == "spec.ports"
 
 
 def test_a_body_in_another_namespace_is_a_bad_request(apps: kubernetes.client.AppsV1Api) -> None:
-    body = deployment("echo")
+    body = deployment_body("echo")
     body["metadata"]["namespace"] = "team-b"
 
     with pytest.raises(ApiException) as caught:
-        apps.create_namespaced_deployment("team-a", body)
+        apps.create_namespaced_deployment("team-a", V1Deployment.model_validate(body))
 
     assert caught.value.status == 400

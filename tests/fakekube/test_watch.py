@@ -14,6 +14,7 @@ from kubernetes import watch
 from kubernetes.client import ApiException
 
 from tests.fakekube import FakeKubeApiServer
+from tests.fakekube.answers import metadata_of, version_of
 from tests.fakekube.manifests import deployment
 from tests.support.waiting import wait_until
 
@@ -63,7 +64,8 @@ def watches() -> Iterator[list[Collected]]:
 def test_watch_streams_added_modified_deleted(
     fake: FakeKubeApiServer, apps: kubernetes.client.AppsV1Api, watches: list[Collected]
 ) -> None:
-    start = apps.list_namespaced_deployment("team-a").metadata.resource_version
+    listed = apps.list_namespaced_deployment("team-a")
+    start = metadata_of(listed).resource_version
     watches.append(Collected(apps.list_namespaced_deployment, "team-a", resource_version=start))
     wait_until(lambda: fake.open_watches == 1, what="the watch to open")
 
@@ -74,7 +76,7 @@ def test_watch_streams_added_modified_deleted(
     seen = wait_until(lambda: len(watches[0].events) == 3 and watches[0], what="3 events")
     assert seen.names() == [("ADDED", "echo"), ("MODIFIED", "echo"), ("DELETED", "echo")]
     versions = [int(e["object"].metadata.resource_version) for e in seen.events]
-    assert versions == sorted(versions) and versions[0] > int(start)
+    assert versions == sorted(versions) and versions[0] > version_of(listed)
 
 
 def test_watch_replays_changes_after_a_resource_version(
@@ -87,7 +89,7 @@ def test_watch_replays_changes_after_a_resource_version(
     replay = watch.Watch().stream(
         apps.list_namespaced_deployment,
         "team-a",
-        resource_version=created.metadata.resource_version,
+        resource_version=metadata_of(created).resource_version,
         timeout_seconds=1,
     )
 
@@ -129,7 +131,7 @@ def test_watch_ends_after_timeout_seconds(
 def test_watch_across_all_namespaces(
     fake: FakeKubeApiServer, apps: kubernetes.client.AppsV1Api, watches: list[Collected]
 ) -> None:
-    start = apps.list_deployment_for_all_namespaces().metadata.resource_version
+    start = metadata_of(apps.list_deployment_for_all_namespaces()).resource_version
     watches.append(Collected(apps.list_deployment_for_all_namespaces, resource_version=start))
     wait_until(lambda: fake.open_watches == 1, what="the watch to open")
 
@@ -143,7 +145,7 @@ def test_watch_across_all_namespaces(
 def test_label_selected_watch_sees_objects_enter_and_leave(
     fake: FakeKubeApiServer, apps: kubernetes.client.AppsV1Api, watches: list[Collected]
 ) -> None:
-    start = apps.list_namespaced_deployment("team-a").metadata.resource_version
+    start = metadata_of(apps.list_namespaced_deployment("team-a")).resource_version
     watches.append(
         Collected(
             apps.list_namespaced_deployment,
@@ -166,7 +168,7 @@ def test_label_selected_watch_sees_objects_enter_and_leave(
 def test_field_selected_watch_follows_one_object(
     apps: kubernetes.client.AppsV1Api,
 ) -> None:
-    start = apps.list_namespaced_deployment("team-a").metadata.resource_version
+    start = metadata_of(apps.list_namespaced_deployment("team-a")).resource_version
     apps.create_namespaced_deployment("team-a", deployment("one"))
     apps.create_namespaced_deployment("team-a", deployment("two"))
 
@@ -195,7 +197,7 @@ def test_watch_from_a_compacted_version_answers_410_gone(
             watch.Watch().stream(
                 apps.list_namespaced_deployment,
                 "team-a",
-                resource_version=old.metadata.resource_version,
+                resource_version=metadata_of(old).resource_version,
                 timeout_seconds=1,
             )
         )
@@ -214,7 +216,7 @@ def test_raw_watch_error_event_carries_a_gone_status(
     events = raw_events(
         apps.list_namespaced_deployment,
         "team-a",
-        resource_version=old.metadata.resource_version,
+        resource_version=metadata_of(old).resource_version,
     )
 
     assert len(events) == 1
@@ -242,7 +244,7 @@ def test_history_is_bounded(apps: kubernetes.client.AppsV1Api) -> None:
                 watch.Watch().stream(
                     small_apps.list_namespaced_deployment,
                     "team-a",
-                    resource_version=first.metadata.resource_version,
+                    resource_version=metadata_of(first).resource_version,
                     timeout_seconds=1,
                 )
             )
@@ -252,7 +254,8 @@ def test_history_is_bounded(apps: kubernetes.client.AppsV1Api) -> None:
 def test_bookmarks_carry_the_latest_version_when_allowed(
     apps: kubernetes.client.AppsV1Api, core: kubernetes.client.CoreV1Api
 ) -> None:
-    start = apps.list_namespaced_deployment("team-a").metadata.resource_version
+    listed = apps.list_namespaced_deployment("team-a")
+    start = metadata_of(listed).resource_version
     core.read_namespace("elsewhere")  # a write to another resource moves the version on
 
     events = raw_events(
@@ -264,7 +267,7 @@ def test_bookmarks_carry_the_latest_version_when_allowed(
     )
 
     assert [e["type"] for e in events] == ["BOOKMARK"]
-    assert int(events[0]["object"]["metadata"]["resourceVersion"]) > int(start)
+    assert int(events[0]["object"]["metadata"]["resourceVersion"]) > version_of(listed)
 
 
 def test_initial_events_end_with_a_bookmark(apps: kubernetes.client.AppsV1Api) -> None:
@@ -287,7 +290,7 @@ def test_initial_events_end_with_a_bookmark(apps: kubernetes.client.AppsV1Api) -
 def test_dropped_watch_ends_the_stream_and_resumes_from_its_version(
     fake: FakeKubeApiServer, apps: kubernetes.client.AppsV1Api, watches: list[Collected]
 ) -> None:
-    start = apps.list_namespaced_deployment("team-a").metadata.resource_version
+    start = metadata_of(apps.list_namespaced_deployment("team-a")).resource_version
     watches.append(Collected(apps.list_namespaced_deployment, "team-a", resource_version=start))
     wait_until(lambda: fake.open_watches == 1, what="the watch to open")
     apps.create_namespaced_deployment("team-a", deployment("before"))

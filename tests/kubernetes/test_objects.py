@@ -62,6 +62,9 @@ def test_create_makes_a_cluster_ip_service_owned_by_the_deployment(
 
     made = deployment(apps, "greeter")
     service = core.read_namespaced_service("greeter", NAMESPACE)
+    assert service.spec is not None and service.spec.ports is not None
+    assert service.metadata is not None and service.metadata.labels is not None
+    assert service.metadata.owner_references is not None
     assert service.spec.type == "ClusterIP"
     assert service.spec.selector == {
         "app.kubernetes.io/name": "greeter",

@@ -45,7 +45,7 @@ def test_the_function_recovers_when_its_service_is_back(
 
     spec = FunctionSpec(name="alpha", image="nginx:alpine")
     body: dict[str, Any] = service_for(spec, deployment(apps, "alpha"))
-    core.create_namespaced_service(NAMESPACE, body)
+    core.create_namespaced_service(NAMESPACE, client.V1Service.model_validate(body))
 
     wait_until(lambda: kube.get(NAMESPACE, "alpha").status is Status.RUNNING)
     assert kube.get(NAMESPACE, "alpha").status_message == ""

@@ -138,4 +138,5 @@ def test_created_at_is_the_deployments_creation_timestamp(
     function = kube.create(NAMESPACE, SPEC)
 
     stored = apps.read_namespaced_deployment("worker", NAMESPACE)
+    assert stored.metadata is not None
     assert function.created_at == stored.metadata.creation_timestamp

@@ -18,6 +18,8 @@ from fnplane.server.errors import (
 )
 from fnplane.server.kubernetes.backend import UPDATE_ATTEMPTS, KubernetesBackend
 from tests.fakekube import FakeKubeApiServer
+from tests.fakekube.resources import Resource
+from tests.fakekube.store import JsonObject
 from tests.kubernetes.conftest import NAMESPACE, caught_up, deployment, unmanaged_deployment
 from tests.support.waiting import wait_until
 
@@ -96,24 +98,38 @@ def test_an_update_after_a_change_by_someone_else_keeps_that_change_where_not_up
 
 
 def test_a_stale_write_is_refused_by_the_api_server_and_retried(
-    kube: KubernetesBackend, fake: FakeKubeApiServer, apps: client.AppsV1Api
+    kube: KubernetesBackend,
+    fake: FakeKubeApiServer,
+    apps: client.AppsV1Api,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     kube.create(NAMESPACE, SPEC)
     # Between the backend's read and its patch, someone scales the Deployment: the patch
     # carries the old resourceVersion and the API server itself answers 409 Conflict.
     original = fake.registry.patch
 
-    def scale_first(*args: object, **kwargs: object) -> object:
-        fake.registry.patch = original  # type: ignore[method-assign]
+    def scale_first(
+        resource: Resource,
+        namespace: str,
+        name: str,
+        content_type: str,
+        body: bytes,
+        *,
+        status: bool = False,
+        dry_run: bool = False,
+    ) -> JsonObject:
+        monkeypatch.setattr(fake.registry, "patch", original)
         apps.patch_namespaced_deployment(
             "alpha",
             NAMESPACE,
             {"spec": {"replicas": 4}},
             _content_type="application/merge-patch+json",
         )
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+        return original(
+            resource, namespace, name, content_type, body, status=status, dry_run=dry_run
+        )
 
-    fake.registry.patch = scale_first  # type: ignore[method-assign]
+    monkeypatch.setattr(fake.registry, "patch", scale_first)
     fake.reset_requests()
 
     updated = kube.update(NAMESPACE, FunctionUpdate(name="alpha", image="nginx:1.27"))
@@ -165,7 +181,9 @@ def test_a_deleted_function_can_be_made_again_at_once(
     assert again.name == "alpha"
     [service] = fake.objects("services", NAMESPACE)
     [owner] = service["metadata"]["ownerReferences"]
-    assert owner["uid"] == fake.object("deployments", NAMESPACE, "alpha")["metadata"]["uid"]
+    made = fake.object("deployments", NAMESPACE, "alpha")
+    assert made is not None
+    assert owner["uid"] == made["metadata"]["uid"]
 
 
 def test_a_create_reported_failed_but_carried_out_at_once_leaves_nothing(

@@ -3,7 +3,7 @@ with its pod and time; tail, since and follow; bad queries refused by field."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from fnplane.server.kubernetes.objects import CONTAINER, fnplane_labels
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1 import functions_pb2_grpc
 from tests.fakekube import FakeKubeApiServer
+from tests.grpc_errors import details
 from tests.support.tokens import signed_in
 from tests.support.waiting import wait_until
 
@@ -50,7 +51,7 @@ def stub(cluster: FakeKubeApiServer) -> Iterator[functions_pb2_grpc.FunctionServ
         running.stop(grace=1)
 
 
-def _read(stream: Any) -> list[tuple[str, str]]:
+def _read(stream: Iterable[pb.LogLine]) -> list[tuple[str, str]]:
     return [(line.pod, line.text) for line in stream]
 
 
@@ -86,13 +87,14 @@ def test_follow_sends_lines_as_the_pods_write_them(
     stream = stub.GetFunctionLogs(
         pb.GetFunctionLogsRequest(name="web", tail_lines=0, follow=True), timeout=20
     )
+    lines = iter(stream)
     try:
         # A line written once both pods' logs are being followed must come through.
         wait_until(
             lambda: _follows(cluster) == 2, timeout=10, what="both pods' logs to be followed"
         )
         cluster.append_log("default", "web-b", "late line")
-        line = next(stream)
+        line = next(lines)
         assert (line.pod, line.text) == ("web-b", "late line")
     finally:
         stream.cancel()
@@ -123,7 +125,7 @@ def test_a_bad_query_names_its_field(
     with pytest.raises(grpc.RpcError) as raised:
         list(stub.GetFunctionLogs(request, timeout=20))
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert field in raised.value.details()
+    assert field in details(raised.value)
 
 
 def test_logs_of_a_missing_function_are_not_found(

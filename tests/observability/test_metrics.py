@@ -91,7 +91,7 @@ def test_calls_refused_for_their_token_and_calls_needing_none_are_counted_too(
 
     samples = scrape(metered)
 
-    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert value(samples, "fnplane_grpc_calls_total", method=GET, code="UNAUTHENTICATED") == 1
     assert value(samples, "fnplane_grpc_calls_total", method=HEALTH_CHECK, code="OK") == 1
 

@@ -39,7 +39,7 @@ def _call_with_request_id(port: int, request_id: str) -> None:
         stub = functions_pb2_grpc.FunctionServiceStub(signed_in(channel))
         with pytest.raises(grpc.RpcError):
             stub.GetFunction(
-                pb.GetFunctionRequest(name="ghost"), metadata=[("x-request-id", request_id)]
+                pb.GetFunctionRequest(name="ghost"), metadata=(("x-request-id", request_id),)
             )
 
 

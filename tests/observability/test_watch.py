@@ -4,22 +4,23 @@ and a watcher that falls behind cut off without holding up writers."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 import grpc
 import pytest
 
+from fnplane.server import app
 from fnplane.server.demo import DemoBackend
 from fnplane.server.domain import EventType, FunctionSpec, FunctionUpdate
 from fnplane.server.errors import ResourceExhausted
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1 import functions_pb2_grpc
+from tests.grpc_errors import details
 
 Stubs = Callable[[str], functions_pb2_grpc.FunctionServiceStub]
 
 
-def _events(stream: Any, count: int) -> list[tuple[str, str]]:
+def _events(stream: Iterable[pb.FunctionEvent], count: int) -> list[tuple[str, str]]:
     """Reads `count` events from a watch stream as (type, function name)."""
     found = []
     for event in stream:
@@ -36,8 +37,9 @@ def test_a_watch_starts_with_the_functions_there_then_synced(
     functions.CreateFunction(pb.CreateFunctionRequest(name="alpha", image="nginx:alpine"))
 
     stream = functions.WatchFunctions(pb.WatchFunctionsRequest(), timeout=30)
+    events = iter(stream)
     try:
-        first = [next(stream) for _ in range(3)]
+        first = [next(events) for _ in range(3)]
     finally:
         stream.cancel()
 
@@ -54,8 +56,9 @@ def test_a_watch_sees_every_change_with_the_whole_function(
     functions: functions_pb2_grpc.FunctionServiceStub,
 ) -> None:
     stream = functions.WatchFunctions(pb.WatchFunctionsRequest(), timeout=30)
+    events = iter(stream)
     try:
-        assert next(stream).type == "SYNCED"
+        assert next(events).type == "SYNCED"
         functions.CreateFunction(pb.CreateFunctionRequest(name="web", image="nginx:alpine"))
         functions.UpdateFunction(
             pb.UpdateFunctionRequest(name="web", env={"MODE": "live"}, replicas=2)
@@ -63,7 +66,7 @@ def test_a_watch_sees_every_change_with_the_whole_function(
         functions.DeleteFunction(pb.DeleteFunctionRequest(name="web"))
 
         seen = []
-        for event in stream:
+        for event in events:
             seen.append(event)
             if event.type == "DELETED":
                 break
@@ -82,12 +85,13 @@ def test_watchers_see_only_their_own_namespace(functions_as: Stubs) -> None:
     team_a, team_b = functions_as("team-a"), functions_as("team-b")
     team_a.CreateFunction(pb.CreateFunctionRequest(name="mine", image="nginx:alpine"))
     watch_b = team_b.WatchFunctions(pb.WatchFunctionsRequest(), timeout=30)
+    events_b = iter(watch_b)
     try:
-        assert next(watch_b).type == "SYNCED"
+        assert next(events_b).type == "SYNCED"
         team_a.CreateFunction(pb.CreateFunctionRequest(name="also-mine", image="nginx:alpine"))
         team_b.CreateFunction(pb.CreateFunctionRequest(name="theirs", image="nginx:alpine"))
         # team-a's write came first; team-b's watch must still begin with its own.
-        assert _events(watch_b, 1) == [("ADDED", "theirs")]
+        assert _events(events_b, 1) == [("ADDED", "theirs")]
     finally:
         watch_b.cancel()
 
@@ -148,41 +152,44 @@ def test_a_watcher_that_falls_behind_is_cut_off_and_writes_go_on() -> None:
 
 
 def test_a_server_stopping_ends_open_watches(
-    functions: functions_pb2_grpc.FunctionServiceStub, server: Any
+    functions: functions_pb2_grpc.FunctionServiceStub, server: app.RunningServer
 ) -> None:
-    stream = functions.WatchFunctions(pb.WatchFunctionsRequest(), timeout=30)
-    assert next(stream).type == "SYNCED"
+    events = iter(functions.WatchFunctions(pb.WatchFunctionsRequest(), timeout=30))
+    assert next(events).type == "SYNCED"
     stopped = threading.Thread(target=server.stop, kwargs={"grace": 30})
     stopped.start()
     # Without the watch being ended, stop would wait out its whole grace period.
     stopped.join(timeout=10)
     assert not stopped.is_alive()
     with pytest.raises((grpc.RpcError, StopIteration)):
-        next(stream)
+        next(events)
 
 
 @pytest.fixture
-def watches_in_flight(functions: functions_pb2_grpc.FunctionServiceStub) -> Iterator[list[Any]]:
-    opened: list[Any] = []
+def watches_in_flight(
+    functions: functions_pb2_grpc.FunctionServiceStub,
+) -> Iterator[list[grpc.CallIterator[pb.FunctionEvent]]]:
+    opened: list[grpc.CallIterator[pb.FunctionEvent]] = []
     yield opened
     for stream in opened:
         stream.cancel()
 
 
 def test_too_many_open_watches_answer_resource_exhausted(
-    functions: functions_pb2_grpc.FunctionServiceStub, watches_in_flight: list[Any]
+    functions: functions_pb2_grpc.FunctionServiceStub,
+    watches_in_flight: list[grpc.CallIterator[pb.FunctionEvent]],
 ) -> None:
     for _ in range(8):
         stream = functions.WatchFunctions(pb.WatchFunctionsRequest(), timeout=30)
         watches_in_flight.append(stream)
-        assert next(stream).type == "SYNCED"
+        assert next(iter(stream)).type == "SYNCED"
 
     extra = functions.WatchFunctions(pb.WatchFunctionsRequest(), timeout=30)
     watches_in_flight.append(extra)
     with pytest.raises(grpc.RpcError) as raised:
-        next(extra)
+        next(iter(extra))
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "--max-streams" in raised.value.details()
+    assert "--max-streams" in details(raised.value)
 
 
 def test_concurrent_callers_changes_all_reach_a_watcher_in_order(
@@ -190,8 +197,9 @@ def test_concurrent_callers_changes_all_reach_a_watcher_in_order(
 ) -> None:
     names = [f"fn-{n}" for n in range(6)]
     stream = functions.WatchFunctions(pb.WatchFunctionsRequest(), timeout=60)
+    changes = iter(stream)
     try:
-        assert next(stream).type == "SYNCED"
+        assert next(changes).type == "SYNCED"
 
         def lifecycle(name: str) -> None:
             functions.CreateFunction(pb.CreateFunctionRequest(name=name, image="nginx:alpine"))
@@ -204,8 +212,8 @@ def test_concurrent_callers_changes_all_reach_a_watcher_in_order(
         for thread in threads:
             thread.join()
 
-        seen: dict[str, list[Any]] = {name: [] for name in names}
-        for event in stream:
+        seen: dict[str, list[pb.FunctionEvent]] = {name: [] for name in names}
+        for event in changes:
             seen[event.function.name].append(event)
             if all(events and events[-1].type == "DELETED" for events in seen.values()):
                 break

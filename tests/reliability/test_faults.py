@@ -165,7 +165,10 @@ def test_an_api_server_that_refuses_at_the_first_read_is_used_once_it_answers(
 
     cluster.create("alpha")
     apps.create_namespaced_deployment(
-        NAMESPACE, deployment_for(FunctionSpec(name="beta", image="nginx:alpine", replicas=2))
+        NAMESPACE,
+        client.V1Deployment.model_validate(
+            deployment_for(FunctionSpec(name="beta", image="nginx:alpine", replicas=2))
+        ),
     )
     assert cluster.converge() == [("alpha", 1), ("beta", 2)]
 
@@ -393,7 +396,10 @@ def test_changes_made_while_the_watch_was_refused_and_its_version_expired_conver
     _scale(apps, "alpha", 5)
     apps.delete_namespaced_deployment("beta", NAMESPACE)
     apps.create_namespaced_deployment(
-        NAMESPACE, deployment_for(FunctionSpec(name="gamma", image="nginx:alpine"))
+        NAMESPACE,
+        client.V1Deployment.model_validate(
+            deployment_for(FunctionSpec(name="gamma", image="nginx:alpine"))
+        ),
     )
     fake.compact()
     assert cluster.listed() == [("alpha", 1), ("beta", 1)], "reads go on from memory"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 from tests.support.stack import Reply, Stack, fnplane_stack
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 __all__ = ["fnplane_stack"]
 
@@ -158,7 +161,7 @@ PROMISES = [
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_route_keeps_to_its_openapi_description(
-    case: schemathesis.Case, fnplane_stack: Stack, token: str
+    case: OpenApiCase, fnplane_stack: Stack, token: str
 ) -> None:
     case.call_and_validate(
         base_url=fnplane_stack.api,

@@ -76,7 +76,7 @@ def _refused_cleanly(outcome: Reply | OSError) -> bool:
 
 def _try(stack: Stack, method: str, path: str, **options: object) -> Reply | OSError:
     try:
-        return stack.call(method, path, **options)  # type: ignore[arg-type]
+        return stack.call(method, path, **options)
     except (urllib.error.URLError, OSError) as error:
         return error
 

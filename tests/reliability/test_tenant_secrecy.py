@@ -33,7 +33,10 @@ def _answer(call: Callable[[], Any]) -> Answer:
         if not isinstance(result, pb.Function | pb.CreateFunctionResponse):
             list(result)  # a stream: read it to its end or its error
     except grpc.RpcError as error:
-        details = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin", b"")
+        details = b""
+        for metadatum in error.trailing_metadata() or ():
+            if metadatum.key == "grpc-status-details-bin":
+                details = metadatum.value
         return error.code().name, error.details() or "", bytes(details)
     return "OK", "", b""
 

@@ -182,7 +182,7 @@ def test_a_stop_ends_open_watches_rather_than_waiting_out_the_grace(tmp_path: Pa
             metadata=(("authorization", f"Bearer {stack.token()}"),),
             timeout=120,
         )
-        assert next(watch).type == "SYNCED"
+        assert next(iter(watch)).type == "SYNCED"
 
         stack.child.signal(signal.SIGTERM)
         # Waiting out the grace period would take a minute.

@@ -12,6 +12,7 @@ import pytest
 
 from fnplane.v1 import functions_pb2 as pb
 from fnplane.v1.functions_pb2_grpc import FunctionServiceStub
+from tests.grpc_errors import details
 from tests.support.processes import Child, fnplane_argv, printed_by_fresh_python
 from tests.support.tokens import signed_in
 from tests.support.waiting import free_port, read_until_closed, serving, wait_until
@@ -49,7 +50,7 @@ def test_settings_come_from_fnplane_variables(tmp_path: Path) -> None:
                     pb.CreateFunctionRequest(name="a", image="nginx", replicas=4), timeout=5
                 )
 
-        assert "between 0 and 3" in refused.value.details()  # type: ignore[attr-defined]
+        assert "between 0 and 3" in details(refused.value)
         # Log lines are written by a thread of their own, a moment after the event.
         wait_until(lambda: "backend demo (asked for)" in child.output(), what="the backend line")
 
