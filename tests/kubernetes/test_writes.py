@@ -4,6 +4,7 @@ object, and objects fnplane did not make are never touched."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -18,7 +19,6 @@ from fnplane.server.errors import (
 )
 from fnplane.server.kubernetes.backend import UPDATE_ATTEMPTS, KubernetesBackend
 from tests.fakekube import FakeKubeApiServer
-from tests.fakekube.resources import Resource
 from tests.fakekube.store import JsonObject
 from tests.kubernetes.conftest import NAMESPACE, caught_up, deployment, unmanaged_deployment
 from tests.support.waiting import wait_until
@@ -108,16 +108,7 @@ def test_a_stale_write_is_refused_by_the_api_server_and_retried(
     # carries the old resourceVersion and the API server itself answers 409 Conflict.
     original = fake.registry.patch
 
-    def scale_first(
-        resource: Resource,
-        namespace: str,
-        name: str,
-        content_type: str,
-        body: bytes,
-        *,
-        status: bool = False,
-        dry_run: bool = False,
-    ) -> JsonObject:
+    def scale_first(*args: Any, **kwargs: Any) -> JsonObject:
         monkeypatch.setattr(fake.registry, "patch", original)
         apps.patch_namespaced_deployment(
             "alpha",
@@ -125,9 +116,7 @@ def test_a_stale_write_is_refused_by_the_api_server_and_retried(
             {"spec": {"replicas": 4}},
             _content_type="application/merge-patch+json",
         )
-        return original(
-            resource, namespace, name, content_type, body, status=status, dry_run=dry_run
-        )
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(fake.registry, "patch", scale_first)
     fake.reset_requests()
