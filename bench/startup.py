@@ -68,21 +68,20 @@ def envoy_alone(logs: Path, attempt: int) -> float:
 def bare_grpc_server(logs: Path, attempt: int) -> float:
     """Starts the bare gRPC ceiling server; answers the seconds until it answers its call:
     the start of a Python process that loads grpcio and serves, and nothing more."""
-    port = free_port()
-    return _timed_start(
-        ceiling_argv(port),
-        logs / f"startup-bare-{attempt}.log",
-        lambda: ceiling_answers(f"127.0.0.1:{port}"),
-    )
+    return _ceiling_start(logs / f"startup-bare-{attempt}.log", with_libraries=False)
 
 
 def libraries_grpc_server(logs: Path, attempt: int) -> float:
     """Starts the bare gRPC ceiling server loading fnplane's libraries first; answers the
     seconds until it answers its call: the least a server built on them takes to start."""
+    return _ceiling_start(logs / f"startup-libraries-{attempt}.log", with_libraries=True)
+
+
+def _ceiling_start(log: Path, *, with_libraries: bool) -> float:
     port = free_port()
     return _timed_start(
-        ceiling_argv(port, with_libraries=True),
-        logs / f"startup-libraries-{attempt}.log",
+        ceiling_argv(port, with_libraries=with_libraries),
+        log,
         lambda: ceiling_answers(f"127.0.0.1:{port}"),
     )
 
